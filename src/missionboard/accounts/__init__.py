@@ -1,0 +1,1 @@
+"""Accounts: users, roles, API tokens, sign-in throttling and the audit log."""

@@ -1,0 +1,1 @@
+"""Numerical engines. Imports only numerical libraries: never the web, ORM or settings layers."""

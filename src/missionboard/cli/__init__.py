@@ -1,0 +1,230 @@
+"""The ``missionboard`` command line: each command a thin layer over the services."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from sqlalchemy.orm import Session, sessionmaker
+
+from missionboard.accounts.models import Role
+from missionboard.config import Settings, get_settings
+from missionboard.errors import DomainError, ValidationFailed
+
+app = typer.Typer(help="Missionboard: missions, metrics and targets, in the open.",
+                  no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
+import_app = typer.Typer(help="Load data.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(import_app, name="import")
+
+console = Console()
+err_console = Console(stderr=True)
+
+DatabaseOption = Annotated[
+    str | None, typer.Option("--database-url", help="Overrides MISSIONBOARD_DATABASE_URL.")
+]
+
+
+def _settings(database_url: str | None, **overrides: object) -> Settings:
+    if database_url:
+        overrides["database_url"] = database_url
+    return get_settings(**overrides)
+
+
+def _session_factory(settings: Settings) -> sessionmaker[Session]:
+    from missionboard.db.session import create_db_engine, create_session_factory
+
+    return create_session_factory(create_db_engine(settings.database_url))
+
+
+def _fail(message: str) -> typer.Exit:
+    err_console.print(f"[bold red]Error:[/] {message}")
+    return typer.Exit(code=1)
+
+
+@db_app.command("upgrade")
+def db_upgrade(database_url: DatabaseOption = None) -> None:
+    """Create or upgrade the schema to the latest migration."""
+    from missionboard.db import migrate
+
+    settings = _settings(database_url)
+    migrate.upgrade(url=settings.database_url)
+    console.print(f"Database at {_redact(settings.database_url)} is up to date.")
+
+
+@db_app.command("check")
+def db_check(database_url: DatabaseOption = None) -> None:
+    """Fail if the models and the migrations have drifted apart."""
+    from alembic.util.exc import CommandError
+
+    from missionboard.db import migrate
+
+    try:
+        migrate.check(url=_settings(database_url).database_url)
+    except CommandError as exc:
+        raise _fail(str(exc)) from None
+    console.print("The models match the migrations.")
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option(help="Their email address (the sign-in name).")],
+    name: Annotated[str, typer.Option(help="Their name, as shown on changes they make.")],
+    role: Annotated[list[str] | None, typer.Option(
+        help="admin, viewer, mission_editor[:MISSION] or data_publisher[:METRIC]; repeatable.",
+    )] = None,
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", help="Read the password from standard input.")] = False,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Create a user. Without --password-stdin you are asked for the password."""
+    from missionboard.accounts import service
+    from missionboard.db.session import unit_of_work
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    settings = _settings(database_url)
+    with unit_of_work(_session_factory(settings)) as session:
+        try:
+            roles = [_parse_role(session, r) for r in (role or [])]
+            user = service.create_user(session, email=email, name=name, password=password,
+                                       roles=roles)
+        except ValidationFailed as exc:
+            raise _fail("; ".join(e.message for e in exc.errors)) from None
+        except DomainError as exc:
+            raise _fail(exc.detail) from None
+        console.print(f"Created {user.email} with roles: "
+                      f"{', '.join(role or []) or 'none (can sign in, sees public pages)'}.")
+
+
+def _parse_role(session: Session, text: str) -> tuple[Role, int | None, int | None]:
+    from missionboard.errors import FieldError
+    from missionboard.metrics import service as metrics_service
+    from missionboard.missions import service as missions_service
+
+    name, _, scope = text.partition(":")
+    try:
+        role = Role(name)
+    except ValueError:
+        raise ValidationFailed([FieldError("role", f"unknown role {name!r}")]) from None
+    if not scope:
+        return role, None, None
+    if role == Role.MISSION_EDITOR:
+        mission = missions_service.get_mission(session, slug=scope, include_drafts=True)
+        return role, mission.id, None
+    if role == Role.DATA_PUBLISHER:
+        metric = metrics_service.get_metric(session, slug=scope, include_drafts=True)
+        return role, None, metric.id
+    raise ValidationFailed([FieldError("role", f"{name} takes no scope")])
+
+
+@import_app.command("observations")
+def import_observations(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
+                                         help="A CSV or Parquet file.")],
+    database_url: DatabaseOption = None,
+) -> None:
+    """Import observations, all or nothing: on any error nothing is written."""
+    from missionboard.db.session import unit_of_work
+    from missionboard.metrics.importer import import_observations as run_import
+
+    settings = _settings(database_url)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=err_console, transient=False) as progress:
+        task = progress.add_task(f"Importing {file.name}", total=None)
+
+        def report(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        try:
+            with unit_of_work(_session_factory(settings)) as session:
+                result = run_import(session, path=file, source="cli", filename=file.name,
+                                    progress=report)
+        except ValidationFailed as exc:
+            progress.stop()
+            _print_errors(exc)
+            raise typer.Exit(code=1) from None
+    console.print(f"Imported {result.rows:,} rows from {file.name}: {result.inserted:,} new, "
+                  f"{result.revised:,} revised, {result.unchanged:,} unchanged "
+                  f"(batch {result.batch_id}).")
+
+
+def _print_errors(exc: ValidationFailed) -> None:
+    table = Table(title=f"{len(exc.errors)} error(s): nothing was imported")
+    table.add_column("Row", justify="right")
+    table.add_column("Column")
+    table.add_column("Problem")
+    for error in exc.errors:
+        table.add_row("" if error.row is None else str(error.row), error.field, error.message)
+    err_console.print(table)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Serve the web application (the schema must be up to date: `missionboard db upgrade`)."""
+    import uvicorn
+
+    from missionboard.web.app import create_app
+
+    settings = _settings(database_url)
+    console.print(f"Serving Missionboard on http://{host}:{port}/ (Ctrl+C to stop)")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    database_url: DatabaseOption = None,
+    serve_too: Annotated[bool, typer.Option("--serve/--no-serve",
+                                            help="Serve the site after loading.")] = True,
+) -> None:
+    """Create ./missionboard.db, load the UK's five missions, and serve the site."""
+    import os
+
+    from missionboard.db import migrate
+    from missionboard.db.session import unit_of_work
+    from missionboard.demo import load_demo
+
+    settings = _settings(database_url)
+    migrate.upgrade(url=settings.database_url)
+    password = os.environ.get("MISSIONBOARD_DEMO_PASSWORD") or secrets.token_urlsafe(12)
+    with unit_of_work(_session_factory(settings)) as session:
+        summary = load_demo(session, admin_email="admin@example.org", admin_password=password)
+    if summary.loaded:
+        console.print(f"Loaded the demo into {_redact(settings.database_url)}: "
+                      f"{summary.missions} missions, {summary.metrics} metrics, "
+                      f"{summary.targets} targets, {summary.observations} observations "
+                      f"({summary.illustrative_observations} illustrative).")
+        console.print(f"Sign in as [bold]admin@example.org[/] with the password "
+                      f"[bold]{password}[/] (also editor@, publisher@ and viewer@example.org).")
+    else:
+        console.print("The demo is already loaded; its sign-in details were printed the first "
+                      "time. Delete missionboard.db to start again.")
+    if serve_too:
+        serve(host=host, port=port, database_url=settings.database_url)
+
+
+def main() -> None:
+    app()

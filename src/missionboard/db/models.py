@@ -1,0 +1,8 @@
+"""Import every domain's models so that the metadata is complete (Alembic, tests)."""
+
+from missionboard.accounts import models as accounts_models
+from missionboard.db.base import Base
+from missionboard.metrics import models as metrics_models
+from missionboard.missions import models as missions_models
+
+__all__ = ["Base", "accounts_models", "metrics_models", "missions_models"]

@@ -1,0 +1,1 @@
+"""Metrics: areas, metric definitions, observations with revisions, targets and imports."""

@@ -1,0 +1,1 @@
+"""Missions: organisations, missions, outcomes, boards and the public change record."""

@@ -1,0 +1,141 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+
+from missionboard.config import Settings
+from missionboard.db.session import create_db_engine, create_session_factory
+from missionboard.errors import DomainError, NotAuthenticated, ValidationFailed
+from missionboard.web.templating import create_environment
+
+_STATIC = Path(__file__).parent / "static"
+
+
+def _node_assets(settings: Settings) -> Path:
+    root = settings.node_modules
+    if not root.is_absolute():
+        # Relative to the checkout (the package lives in src/missionboard).
+        candidates = [Path.cwd() / root, Path(__file__).resolve().parents[3] / root]
+        root = next((c for c in candidates if c.is_dir()), candidates[0])
+    return root
+
+
+def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api/")
+
+
+def _error_page(request: Request, status: int, title: str, detail: str) -> HTMLResponse:
+    env = request.app.state.templates
+    html = env.get_template("error.html").render(
+        {"request": request, "status": status, "title": title, "detail": detail,
+         "current_user": None, "csrf_token": ""}
+    )
+    return HTMLResponse(html, status_code=status)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> Response:
+        if isinstance(exc, NotAuthenticated) and _wants_html(request):
+            from fastapi.responses import RedirectResponse
+
+            return RedirectResponse(f"/sign-in?next={request.url.path}", status_code=303)
+        if _wants_html(request):
+            return _error_page(request, exc.status_code, exc.title, exc.detail)
+        extra: dict[str, Any] = {}
+        if isinstance(exc, ValidationFailed):
+            extra["errors"] = [e.as_dict() for e in exc.errors]
+        return problem(exc.status_code, exc.title, exc.detail, **extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        errors = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+                  for e in exc.errors()]
+        if _wants_html(request):
+            return _error_page(request, 400, "Bad request",
+                               "; ".join(f"{e['field']}: {e['message']}" for e in errors))
+        return problem(422, "The request is not valid", f"{len(errors)} error(s)",
+                       errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        titles = {404: "Page not found", 405: "Method not allowed"}
+        title = titles.get(exc.status_code, "Error")
+        if _wants_html(request):
+            return _error_page(request, exc.status_code, title, str(exc.detail))
+        return problem(exc.status_code, title, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception) -> Response:
+        if _wants_html(request):
+            return _error_page(request, 500, "Sorry, there is a problem with the service",
+                               "Try again later.")
+        return problem(500, "Internal server error", "Try again later.")
+
+
+def create_app(
+    settings: Settings, *, session_factory: sessionmaker[Session] | None = None
+) -> FastAPI:
+    """Build the web application. Tests pass their own ``session_factory``."""
+    from missionboard.accounts.views import router as accounts_router
+    from missionboard.metrics.views import router as metrics_router
+    from missionboard.missions.views import router as missions_router
+    from missionboard.web.api import create_api
+
+    app = FastAPI(title="Missionboard", openapi_url=None, docs_url=None, redoc_url=None)
+    app.state.settings = settings
+    if session_factory is None:
+        engine = create_db_engine(settings.database_url)
+        session_factory = create_session_factory(engine)
+    app.state.session_factory = session_factory
+    app.state.templates = create_environment()
+
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie="missionboard_session",
+        max_age=settings.session_max_age_seconds,
+        same_site="lax",
+        https_only=settings.cookie_secure,
+    )
+
+    @app.middleware("http")
+    async def _security_headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    node = _node_assets(settings)
+    app.mount("/assets", StaticFiles(directory=node / "govuk-frontend/dist/govuk/assets",
+                                     check_dir=False), name="govuk-assets")
+    app.mount("/vendor/govuk", StaticFiles(directory=node / "govuk-frontend/dist/govuk",
+                                           check_dir=False), name="govuk")
+    for pkg, sub in (("vega", "build"), ("vega-lite", "build"), ("vega-embed", "build"),
+                     ("htmx.org", "dist")):
+        app.mount(f"/vendor/{pkg}", StaticFiles(directory=node / pkg / sub, check_dir=False),
+                  name=f"vendor-{pkg}")
+    app.mount("/static", StaticFiles(directory=_STATIC), name="static")
+
+    install_error_handlers(app)
+    app.include_router(accounts_router)
+    app.include_router(missions_router)
+    app.include_router(metrics_router)
+    app.mount("/api/v1", create_api(settings, session_factory))
+    return app

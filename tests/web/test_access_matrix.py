@@ -1,0 +1,173 @@
+"""Every write endpoint and every draft page, tried anonymously, with the wrong role and with
+the right one. Anonymous callers are sent to sign in; wrong roles are refused and write
+nothing; right roles succeed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from missionboard.accounts.models import AuditEntry, User
+from missionboard.missions.models import BoardMember
+from tests.factories import World
+from tests.web.conftest import csrf_from, sign_in
+
+Form = Callable[[World], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Write:
+    name: str
+    path: Callable[[World], str]
+    form: Form
+    right: str  # an attribute of World: the user who may do it
+    wrong: str  # a signed-in user who may not
+    files: bool = False
+
+
+def _mission_form(w: World) -> dict[str, Any]:
+    return {"slug": "new-mission", "title": "A new mission", "ambition": "Bold",
+            "horizon_year": "2035"}
+
+
+def _metric_form(w: World) -> dict[str, Any]:
+    return {"slug": "new-metric", "title": "New", "definition": "Counted", "kind": "count",
+            "unit": "people", "polarity": "higher_is_better", "frequency": "annual",
+            "outcomes": str(w.outcome.id)}
+
+
+def _target_form(w: World) -> dict[str, Any]:
+    return {"title": "T", "area_code": "E92000001", "baseline_value": "60",
+            "baseline_period": "2024-07", "target_value": "80", "deadline": "2030-03-31",
+            "horizon": "long", "shape": "linear", "milestones": "", "reason": "Because"}
+
+
+WRITES = [
+    Write("create mission", lambda w: "/manage/missions/new", _mission_form, "admin", "editor"),
+    Write("edit mission", lambda w: f"/manage/missions/{w.mission.slug}/edit",
+          lambda w: {**_mission_form(w), "title": "Renamed", "reason": "Clearer"},
+          "editor", "other_editor"),
+    Write("publish mission", lambda w: f"/manage/missions/{w.draft_mission.slug}/status",
+          lambda w: {"status": "published"}, "editor", "other_editor"),
+    Write("add outcome", lambda w: f"/manage/missions/{w.mission.slug}/outcomes/new",
+          lambda w: {"slug": "second", "title": "Second outcome"}, "editor", "other_editor"),
+    Write("add board member", lambda w: f"/manage/missions/{w.mission.slug}/board",
+          lambda w: {"name": "Chair", "role": "minister", "position": "chair"},
+          "editor", "viewer"),
+    Write("create metric", lambda w: "/manage/metrics/new", _metric_form, "editor",
+          "other_editor"),
+    Write("edit metric", lambda w: f"/manage/metrics/{w.metric.slug}/edit",
+          lambda w: {"title": "Renamed", "definition": "Counted differently",
+                     "kind": "proportion", "unit": "percent", "polarity": "higher_is_better",
+                     "frequency": "monthly", "reason": "Methodology review"},
+          "editor", "publisher"),
+    Write("publish metric", lambda w: f"/manage/metrics/{w.draft_metric.slug}/status",
+          lambda w: {"status": "published"}, "editor", "other_editor"),
+    Write("add target", lambda w: f"/manage/metrics/{w.metric.slug}/targets/new", _target_form,
+          "editor", "publisher"),
+    Write("edit target",
+          lambda w: f"/manage/metrics/{w.metric.slug}/targets/{w.target.id}/edit",
+          _target_form, "admin", "other_editor"),
+    Write("upload observations", lambda w: "/manage/upload",
+          lambda w: {"file": ("data.csv",
+                              f"metric,area_code,period,value\n{w.metric.slug},E92000001,"
+                              "2025-09,71\n", "text/csv")},
+          "publisher", "other_editor", files=True),
+    Write("create API token", lambda w: "/manage/tokens", lambda w: {"name": "pipeline"},
+          "viewer", "viewer"),
+]
+
+
+def _post(client: TestClient, write: Write, world: World) -> Any:
+    token = csrf_from(client.get("/sign-in").text)
+    form = write.form(world)
+    if write.files:
+        return client.post(write.path(world), data={"csrf_token": token}, files=form)
+    return client.post(write.path(world), data={**form, "csrf_token": token})
+
+
+def _audit_count(session: Session) -> int:
+    session.expire_all()
+    return int(session.scalar(select(func.count()).select_from(AuditEntry)) or 0)
+
+
+@pytest.mark.parametrize("write", WRITES, ids=lambda w: w.name)
+def test_anonymous_is_sent_to_sign_in(
+    client: TestClient, world: World, session: Session, write: Write
+) -> None:
+    before = _audit_count(session)
+    response = _post(client, write, world)
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/sign-in")
+    assert _audit_count(session) == before
+
+
+@pytest.mark.parametrize("write", [w for w in WRITES if w.right != w.wrong],
+                         ids=lambda w: w.name)
+def test_wrong_role_is_refused(
+    client: TestClient, world: World, session: Session, write: Write
+) -> None:
+    wrong: User = getattr(world, write.wrong)
+    sign_in(client, wrong)
+    before = _audit_count(session)
+    response = _post(client, write, world)
+    assert response.status_code in {403, 422}, response.text[:500]
+    if response.status_code == 422:  # the upload names the metric it refuses
+        assert "may not publish data" in response.text
+    assert _audit_count(session) == before
+
+
+@pytest.mark.parametrize("write", WRITES, ids=lambda w: w.name)
+def test_right_role_succeeds(
+    client: TestClient, world: World, session: Session, write: Write
+) -> None:
+    sign_in(client, getattr(world, write.right))
+    before = _audit_count(session)
+    response = _post(client, write, world)
+    assert response.status_code in {200, 303}, response.text[:2000]
+    assert _audit_count(session) > before
+
+
+DRAFT_PAGES = [
+    lambda w: f"/missions/{w.draft_mission.slug}",
+    lambda w: f"/metrics/{w.draft_metric.slug}",
+    lambda w: f"/metrics/{w.draft_metric.slug}/data.csv",
+    lambda w: f"/metrics/{w.draft_metric.slug}/data.json",
+]
+
+
+@pytest.mark.parametrize("page", range(len(DRAFT_PAGES)))
+@pytest.mark.parametrize(("who", "status"), [(None, 404), ("nobody", 404), ("viewer", 200),
+                                              ("editor", 200), ("admin", 200)])
+def test_draft_pages(
+    client: TestClient, world: World, page: int, who: str | None, status: int
+) -> None:
+    if who is not None:
+        sign_in(client, getattr(world, who))
+    assert client.get(DRAFT_PAGES[page](world)).status_code == status
+
+
+def test_remove_board_member_matrix(client: TestClient, world: World, session: Session) -> None:
+    sign_in(client, world.editor)
+    token = csrf_from(client.get("/sign-in").text)
+    client.post(f"/manage/missions/{world.mission.slug}/board",
+                data={"csrf_token": token, "name": "Member", "role": "official",
+                      "position": "member"})
+    member = session.scalars(select(BoardMember)).one()
+    path = f"/manage/missions/{world.mission.slug}/board/{member.id}/remove"
+    client.post("/sign-out", data={"csrf_token": token})
+    sign_in(client, world.other_editor)
+    token = csrf_from(client.get("/sign-in").text)
+    assert client.post(path, data={"csrf_token": token}).status_code == 403
+    client.post("/sign-out", data={"csrf_token": token})
+    sign_in(client, world.editor)
+    token = csrf_from(client.get("/sign-in").text)
+    assert client.post(path, data={"csrf_token": token}).status_code == 303
+    session.expire_all()
+    assert session.scalars(select(BoardMember)).all() == []

@@ -1,0 +1,160 @@
+"""Public and signed-in pages, through HTTP, on both databases."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from missionboard.accounts.models import AuditEntry
+from missionboard.metrics.models import Target
+from missionboard.missions.models import ChangeRecord
+from tests.factories import World
+from tests.web.conftest import check_page, csrf_from, sign_in
+
+
+def test_overview_lists_published_missions_only(client: TestClient, world: World) -> None:
+    html = check_page(client.get("/"))
+    assert world.mission.title in html
+    assert world.draft_mission.title not in html
+
+
+def test_mission_page_shows_board_outcomes_and_status(client: TestClient, world: World) -> None:
+    html = check_page(client.get(f"/missions/{world.mission.slug}"))
+    assert world.outcome.title in html
+    assert world.metric.title in html
+    # 70 at 2025-07 against a path from 60 (2024-07) to 90 (2029-03) that needs about 66.4.
+    assert "On track" in html
+
+
+def test_draft_pages_are_invisible_to_the_public(client: TestClient, world: World) -> None:
+    check_page(client.get(f"/missions/{world.draft_mission.slug}"), status=404)
+    check_page(client.get(f"/metrics/{world.draft_metric.slug}"), status=404)
+    assert client.get(f"/metrics/{world.draft_metric.slug}/data.csv").status_code == 404
+
+
+def test_viewer_sees_drafts(client: TestClient, world: World) -> None:
+    sign_in(client, world.viewer)
+    html = check_page(client.get(f"/missions/{world.draft_mission.slug}"))
+    assert "Draft" in html
+
+
+def test_metric_page_has_chart_table_downloads_and_source(
+    client: TestClient, world: World
+) -> None:
+    html = check_page(client.get(f"/metrics/{world.metric.slug}"))
+    assert 'data-vega-spec="metric-chart-spec"' in html
+    assert 'id="data-table"' in html
+    assert "65 to 75" in html  # the confidence interval in the accessible table
+    assert f"/metrics/{world.metric.slug}/data.csv" in html
+    assert "Changes to this measure" in html
+
+
+def test_downloads_match_the_database(client: TestClient, world: World) -> None:
+    response = client.get(f"/metrics/{world.metric.slug}/data.csv")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [(r["period"], float(r["value"])) for r in rows] == [("2024-07", 60.0),
+                                                                ("2025-07", 70.0)]
+    body = json.loads(client.get(f"/metrics/{world.metric.slug}/data.json").text)
+    assert body["metric"]["slug"] == world.metric.slug
+    assert [o["value"] for o in body["observations"]] == [60.0, 70.0]
+    assert body["observations"][1]["lower"] == 65.0
+
+
+def test_every_signed_in_page_passes_the_quality_checks(client: TestClient, world: World) -> None:
+    sign_in(client, world.admin)
+    for path in ["/manage", "/manage/missions/new", f"/manage/missions/{world.mission.slug}/edit",
+                 f"/manage/missions/{world.mission.slug}/outcomes/new",
+                 f"/manage/missions/{world.mission.slug}/board", "/manage/metrics/new",
+                 f"/manage/metrics/{world.metric.slug}/edit",
+                 f"/manage/metrics/{world.metric.slug}/targets/new",
+                 f"/manage/metrics/{world.metric.slug}/targets/{world.target.id}/edit",
+                 "/manage/upload", "/manage/tokens", "/sign-out", "/metrics"]:
+        check_page(client.get(path))
+
+
+def test_changing_a_published_target_needs_a_reason_and_is_shown(
+    client: TestClient, world: World, session: Session
+) -> None:
+    sign_in(client, world.editor)
+    path = f"/manage/metrics/{world.metric.slug}/targets/{world.target.id}/edit"
+    form = client.get(path)
+    data = {"csrf_token": csrf_from(form.text), "title": "Reach the target",
+            "area_code": "E92000001", "baseline_value": "60", "baseline_period": "2024-07",
+            "target_value": "85", "deadline": "2029-03-31", "horizon": "short",
+            "shape": "linear", "milestones": "", "rationale": ""}
+    refused = client.post(path, data=data)
+    html = check_page(refused, status=422)
+    assert "There is a problem" in html and "Give a reason" in html
+    session.expire_all()
+    assert session.get(Target, world.target.id).target_value == 90.0  # type: ignore[union-attr]
+
+    done = client.post(path, data={**data, "reason": "Re-based after the 2025 review"})
+    assert done.status_code == 303
+    public = TestClient(client.app, base_url="https://testserver")
+    html = check_page(public.get(f"/metrics/{world.metric.slug}"))
+    assert "Re-based after the 2025 review" in html
+    assert "from <strong>90.0</strong> to <strong>85.0</strong>" in html
+    assert session.scalar(select(func.count()).select_from(ChangeRecord)) == 1
+    audit = session.scalars(select(AuditEntry).where(AuditEntry.table_name == "targets",
+                                                     AuditEntry.action == "update")).all()
+    assert audit and audit[-1].actor_id == world.editor.id
+    assert audit[-1].changes["target_value"] == {"old": 90.0, "new": 85.0}
+
+
+def test_bad_form_redisplays_with_error_summary(client: TestClient, world: World) -> None:
+    sign_in(client, world.admin)
+    form = client.get("/manage/missions/new")
+    response = client.post("/manage/missions/new", data={
+        "csrf_token": csrf_from(form.text), "slug": "Not A Slug", "title": "",
+        "ambition": "x", "horizon_year": "soon"})
+    html = check_page(response, status=422)
+    assert "govuk-error-summary" in html
+    assert 'href="#slug"' in html and 'href="#title"' in html and 'href="#horizon_year"' in html
+    assert 'value="Not A Slug"' in html  # what the user typed is kept
+
+
+def test_post_without_csrf_token_is_refused(client: TestClient, world: World) -> None:
+    sign_in(client, world.admin)
+    response = client.post("/manage/missions/new", data={
+        "slug": "x", "title": "x", "ambition": "x", "horizon_year": "2030"})
+    assert response.status_code == 403
+    response = client.post("/manage/missions/new", data={
+        "csrf_token": "forged", "slug": "x", "title": "x", "ambition": "x",
+        "horizon_year": "2030"})
+    assert response.status_code == 403
+
+
+def test_sign_in_is_throttled(client: TestClient, world: World) -> None:
+    page = client.get("/sign-in")
+    token = csrf_from(page.text)
+    for _ in range(5):
+        r = client.post("/sign-in", data={"email": world.admin.email, "password": "wrong",
+                                          "csrf_token": token})
+        assert r.status_code == 422
+    r = client.post("/sign-in", data={"email": world.admin.email,
+                                      "password": "correct horse battery staple",
+                                      "csrf_token": token})
+    assert r.status_code == 429
+    assert "Too many failed sign-in attempts" in r.text
+
+
+def test_session_cookie_is_secure_and_http_only(client: TestClient, world: World) -> None:
+    sign_in(client, world.admin)
+    page = client.get("/sign-in")
+    r = client.post("/sign-in", data={"email": world.admin.email,
+                                      "password": "correct horse battery staple",
+                                      "csrf_token": csrf_from(page.text)})
+    cookie = r.headers["set-cookie"].lower()
+    assert "secure" in cookie and "httponly" in cookie and "samesite=lax" in cookie
+
+
+def test_unknown_page_is_a_404_page(client: TestClient) -> None:
+    html = check_page(client.get("/no-such-page"), status=404)
+    assert "Page not found" in html
