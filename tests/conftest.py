@@ -28,7 +28,8 @@ BACKENDS = ["sqlite", "postgresql"]
 
 
 def _worker_suffix() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+    # The process id too: several test runs may share one server at the same time.
+    return f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
 
 
 def postgres_admin_url() -> str:
@@ -46,6 +47,7 @@ def fresh_postgres_database(name: str) -> str:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             conn.execute(text(f'CREATE DATABASE "{name}"'))
+        _CREATED.append(name)
     except Exception as exc:  # the server is down or refuses us
         message = f"PostgreSQL not reachable at {admin_url.render_as_string()}: {exc}"
         if IN_CI:
@@ -56,11 +58,46 @@ def fresh_postgres_database(name: str) -> str:
     return admin_url.set(database=name).render_as_string(hide_password=False)
 
 
+_CREATED: list[str] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_test_databases() -> Iterator[None]:
+    """Drop the PostgreSQL databases this run created, at the end of the run."""
+    yield
+    for name in _CREATED:
+        drop_postgres_database(name)
+
+
+def drop_postgres_database(name: str) -> None:
+    admin = create_engine(make_url(postgres_admin_url()), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
 def fresh_database_url(backend: str, tmp_dir: Path, name: str) -> str:
     """A new, empty database of the given backend."""
     if backend == "sqlite":
         return f"sqlite:///{tmp_dir / (name + '.db')}"
     return fresh_postgres_database(f"{name}_{_worker_suffix()}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashing() -> Iterator[None]:
+    """Real argon2id, with the cheapest parameters: the default costs 0.4 s a hash."""
+    from argon2 import PasswordHasher, profiles
+
+    from missionboard.accounts import service
+
+    original = service._hasher
+    service._hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
+    service._dummy_hash.cache_clear()
+    yield
+    service._hasher = original
+    service._dummy_hash.cache_clear()
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

@@ -21,7 +21,7 @@ PASSWORD = "correct horse battery staple"
 
 
 def user(session: Session, email: str, *roles: tuple[Role, int | None, int | None]) -> User:
-    return accounts.create_user(session, email=email, name=email.split("@")[0].title(),
+    return accounts.create_user(session, email=email, name=email.split("@", maxsplit=1)[0].title(),
                                 password=PASSWORD, roles=roles)
 
 

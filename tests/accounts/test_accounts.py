@@ -41,7 +41,7 @@ def test_throttling_per_email_and_per_address(session: Session) -> None:
         assert _auth(session, "c@example.org", "nope") is None
     with pytest.raises(TooManyAttempts):
         _auth(session, "c@example.org", factories.PASSWORD)
-    # Another address guessing many emails is throttled too (4 × 3 failures).
+    # Another address guessing many emails is throttled too (4 x 3 failures).
     for i in range(12):
         assert _auth(session, f"guess{i}@example.org", "nope", ip="10.9.9.9") is None
     with pytest.raises(TooManyAttempts):
@@ -66,7 +66,8 @@ def test_audit_log_records_inserts_and_updates_without_secrets(session: Session)
     entries = session.scalars(select(AuditEntry).where(AuditEntry.table_name == "missions")
                               .order_by(AuditEntry.id)).all()
     assert [e.action for e in entries] == ["insert", "update"]
-    assert entries[0].actor_id == 42 and entries[0].ip == "192.0.2.7"
+    assert entries[0].actor_id == 42
+    assert entries[0].ip == "192.0.2.7"
     assert entries[1].changes["title"] == {"old": "Mission audited", "new": "Renamed"}
     factories.user(session, "f@example.org")
     user_entry = session.scalars(select(AuditEntry).where(AuditEntry.table_name == "users")

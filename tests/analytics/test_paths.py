@@ -101,7 +101,8 @@ def test_linear_path_stays_between_its_ends_and_is_monotone(
     probe_dates = [start + dt.timedelta(days=p) for p in sorted(probes)]
     got = path.values_at(probe_dates)
     lo, hi = min(base, target), max(base, target)
-    assert np.all(got >= lo - 1e-6) and np.all(got <= hi + 1e-6)
+    assert np.all(got >= lo - 1e-6)
+    assert np.all(got <= hi + 1e-6)
     steps = np.diff(got) * np.sign(target - base)
     assert np.all(steps >= -1e-6)
 

@@ -16,10 +16,10 @@ from tests import factories
 
 
 def _target_in(**changes: object) -> TargetIn:
-    base: dict[str, object] = dict(
-        area_code="E92000001", title="Reach the target", baseline_value=60.0,
-        baseline_period="2024-07", target_value=90.0, deadline=dt.date(2029, 3, 31),
-        horizon="short")
+    base: dict[str, object] = {
+        "area_code": "E92000001", "title": "Reach the target", "baseline_value": 60.0,
+        "baseline_period": "2024-07", "target_value": 90.0, "deadline": dt.date(2029, 3, 31),
+        "horizon": "short"}
     base.update(changes)
     return TargetIn.model_validate(base)
 
@@ -64,7 +64,8 @@ def test_metric_definition_change_is_recorded(session: Session) -> None:
 def test_target_view_uses_the_latest_actual_and_its_interval(session: Session) -> None:
     w = factories.world(session)
     view = service.target_view(session, target=w.target)
-    assert view.latest is not None and view.latest.period_label == "2025-07"
+    assert view.latest is not None
+    assert view.latest.period_label == "2025-07"
     # Path from 60 at 2024-07-31 to 90 at 2029-03-31 (1704 days); 2025-07-31 is day 365.
     assert view.assessment.required_value == pytest.approx(60 + 30 * 365 / 1704)
     assert view.assessment.status == TrackStatus.ON_TRACK  # 70 against about 66.4

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import html5lib
 import pytest
 from fastapi.testclient import TestClient
-from httpx import Response
+from httpx2 import Response
 from sqlalchemy.orm import Session, sessionmaker
 
 from missionboard.accounts.models import User
@@ -54,7 +54,8 @@ def check_page(response: Response, *, status: int = 200) -> str:
     parser = html5lib.HTMLParser(strict=True)
     parser.parse(html)  # raises on any parse error
     title = re.search(r"<title[^>]*>([^<]+)</title>", html)
-    assert title and title.group(1).strip(), "the page has no <title>"
+    assert title, "the page has no <title>"
+    assert title.group(1).strip(), "the page's <title> is empty"
     for form in re.findall(r"<form\b[^>]*>.*?</form>", html, flags=re.S):
         method = re.search(r'method="(\w+)"', form)
         if method and method.group(1).lower() == "post":

@@ -91,7 +91,8 @@ def test_changing_a_published_target_needs_a_reason_and_is_shown(
             "shape": "linear", "milestones": "", "rationale": ""}
     refused = client.post(path, data=data)
     html = check_page(refused, status=422)
-    assert "There is a problem" in html and "Give a reason" in html
+    assert "There is a problem" in html
+    assert "Give a reason" in html
     session.expire_all()
     assert session.get(Target, world.target.id).target_value == 90.0  # type: ignore[union-attr]
 
@@ -100,11 +101,12 @@ def test_changing_a_published_target_needs_a_reason_and_is_shown(
     public = TestClient(client.app, base_url="https://testserver")
     html = check_page(public.get(f"/metrics/{world.metric.slug}"))
     assert "Re-based after the 2025 review" in html
-    assert "from <strong>90.0</strong> to <strong>85.0</strong>" in html
+    assert "from <strong>90</strong> to <strong>85</strong>" in html
     assert session.scalar(select(func.count()).select_from(ChangeRecord)) == 1
     audit = session.scalars(select(AuditEntry).where(AuditEntry.table_name == "targets",
                                                      AuditEntry.action == "update")).all()
-    assert audit and audit[-1].actor_id == world.editor.id
+    assert audit
+    assert audit[-1].actor_id == world.editor.id
     assert audit[-1].changes["target_value"] == {"old": 90.0, "new": 85.0}
 
 
@@ -116,7 +118,9 @@ def test_bad_form_redisplays_with_error_summary(client: TestClient, world: World
         "ambition": "x", "horizon_year": "soon"})
     html = check_page(response, status=422)
     assert "govuk-error-summary" in html
-    assert 'href="#slug"' in html and 'href="#title"' in html and 'href="#horizon_year"' in html
+    assert 'href="#slug"' in html
+    assert 'href="#title"' in html
+    assert 'href="#horizon_year"' in html
     assert 'value="Not A Slug"' in html  # what the user typed is kept
 
 
@@ -152,7 +156,9 @@ def test_session_cookie_is_secure_and_http_only(client: TestClient, world: World
                                       "password": "correct horse battery staple",
                                       "csrf_token": csrf_from(page.text)})
     cookie = r.headers["set-cookie"].lower()
-    assert "secure" in cookie and "httponly" in cookie and "samesite=lax" in cookie
+    assert "secure" in cookie
+    assert "httponly" in cookie
+    assert "samesite=lax" in cookie
 
 
 def test_unknown_page_is_a_404_page(client: TestClient) -> None:

@@ -17,6 +17,8 @@ from missionboard.db.base import utcnow
 
 _SKIP_TABLES = frozenset({"audit_log", "login_attempts"})
 _SECRET_COLUMNS = frozenset({"password_hash", "token_sha256"})
+#: Bookkeeping that changes on reads (a token's last use) is not an edit worth logging.
+_UNAUDITED_COLUMNS = frozenset({"last_used_at"})
 
 
 def _plain(value: Any) -> Any:
@@ -44,7 +46,7 @@ def _column_changes(obj: Any, *, only_changed: bool) -> dict[str, Any]:
     for attr in state.mapper.column_attrs:
         key = attr.key
         history = state.attrs[key].history
-        if only_changed and not history.has_changes():
+        if only_changed and (not history.has_changes() or key in _UNAUDITED_COLUMNS):
             continue
         if key in _SECRET_COLUMNS:
             changes[key] = "(changed)" if only_changed else "(set)"

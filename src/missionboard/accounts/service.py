@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import secrets
 from collections.abc import Iterable
@@ -17,8 +18,13 @@ from missionboard.db.base import utcnow
 from missionboard.errors import Conflict, FieldError, TooManyAttempts, ValidationFailed
 
 _hasher = PasswordHasher()
-# A real hash to verify against when the email is unknown, so timing does not reveal accounts.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A real hash to verify against when the email is unknown: timing reveals no accounts."""
+    return _hasher.hash(secrets.token_urlsafe(16))
+
 MIN_PASSWORD_LENGTH = 12
 
 
@@ -97,7 +103,7 @@ def authenticate(
         )
     user = session.scalar(select(User).where(User.email == email, User.is_active.is_(True)))
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        _hasher.verify(user.password_hash if user else _dummy_hash(), password)
         ok = user is not None
     except (VerificationError, InvalidHashError):
         ok = False

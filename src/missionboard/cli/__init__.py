@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import secrets
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from missionboard.accounts.models import Role
 from missionboard.config import Settings, get_settings
@@ -40,10 +42,17 @@ def _settings(database_url: str | None, **overrides: object) -> Settings:
     return get_settings(**overrides)
 
 
-def _session_factory(settings: Settings) -> sessionmaker[Session]:
-    from missionboard.db.session import create_db_engine, create_session_factory
+@contextmanager
+def _unit_of_work(settings: Settings) -> Iterator[Session]:
+    """One transaction on a fresh engine, disposed of afterwards."""
+    from missionboard.db.session import create_db_engine, create_session_factory, unit_of_work
 
-    return create_session_factory(create_db_engine(settings.database_url))
+    engine = create_db_engine(settings.database_url)
+    try:
+        with unit_of_work(create_session_factory(engine)) as session:
+            yield session
+    finally:
+        engine.dispose()
 
 
 def _fail(message: str) -> typer.Exit:
@@ -94,14 +103,13 @@ def users_create(
 ) -> None:
     """Create a user. Without --password-stdin you are asked for the password."""
     from missionboard.accounts import service
-    from missionboard.db.session import unit_of_work
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     settings = _settings(database_url)
-    with unit_of_work(_session_factory(settings)) as session:
+    with _unit_of_work(settings) as session:
         try:
             roles = [_parse_role(session, r) for r in (role or [])]
             user = service.create_user(session, email=email, name=name, password=password,
@@ -142,7 +150,6 @@ def import_observations(
     database_url: DatabaseOption = None,
 ) -> None:
     """Import observations, all or nothing: on any error nothing is written."""
-    from missionboard.db.session import unit_of_work
     from missionboard.metrics.importer import import_observations as run_import
 
     settings = _settings(database_url)
@@ -154,7 +161,7 @@ def import_observations(
             progress.update(task, completed=done, total=total)
 
         try:
-            with unit_of_work(_session_factory(settings)) as session:
+            with _unit_of_work(settings) as session:
                 result = run_import(session, path=file, source="cli", filename=file.name,
                                     progress=report)
         except ValidationFailed as exc:
@@ -204,13 +211,12 @@ def demo(
     import os
 
     from missionboard.db import migrate
-    from missionboard.db.session import unit_of_work
     from missionboard.demo import load_demo
 
     settings = _settings(database_url)
     migrate.upgrade(url=settings.database_url)
     password = os.environ.get("MISSIONBOARD_DEMO_PASSWORD") or secrets.token_urlsafe(12)
-    with unit_of_work(_session_factory(settings)) as session:
+    with _unit_of_work(settings) as session:
         summary = load_demo(session, admin_email="admin@example.org", admin_password=password)
     if summary.loaded:
         console.print(f"Loaded the demo into {_redact(settings.database_url)}: "
@@ -221,7 +227,7 @@ def demo(
                       f"[bold]{password}[/] (also editor@, publisher@ and viewer@example.org).")
     else:
         console.print("The demo is already loaded; its sign-in details were printed the first "
-                      "time. Delete missionboard.db to start again.")
+                      "time. Use a new, empty database to start again.")
     if serve_too:
         serve(host=host, port=port, database_url=settings.database_url)
 

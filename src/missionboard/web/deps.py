@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -68,16 +68,24 @@ def csrf_token(request: Request) -> str:
     return str(token)
 
 
-async def csrf_protect(request: Request) -> None:
-    """Every unsafe request to a page endpoint must carry the session's CSRF token."""
+async def csrf_protect(request: Request) -> AsyncIterator[None]:
+    """Every unsafe request to a page endpoint must carry the session's CSRF token.
+
+    Also closes the parsed form (and any uploaded files' temporary files) afterwards.
+    """
     if request.method in SAFE_METHODS:
+        yield
         return
-    expected = request.session.get("csrf")
     form = await request.form()
-    sent = form.get("csrf_token") or request.headers.get("x-csrf-token")
-    if not expected or not isinstance(sent, str) or not hmac.compare_digest(sent, expected):
-        raise PermissionDenied("The form has expired or did not come from this site. "
-                               "Go back, reload the page and try again.")
+    try:
+        expected = request.session.get("csrf")
+        sent = form.get("csrf_token") or request.headers.get("x-csrf-token")
+        if not expected or not isinstance(sent, str) or not hmac.compare_digest(sent, expected):
+            raise PermissionDenied("The form has expired or did not come from this site. "
+                                   "Go back, reload the page and try again.")
+        yield
+    finally:
+        await form.close()
 
 
 def render(

@@ -11,6 +11,10 @@
       window.vegaEmbed(el, spec, {
         actions: { export: true, source: false, compiled: false, editor: false },
         renderer: "svg",
+      }).then(function () {
+        // vega-embed's menu button is an icon: give it a name screen readers can announce.
+        var summary = el.querySelector("details > summary");
+        if (summary) { summary.setAttribute("aria-label", "Download or view the chart"); }
       }).catch(function (err) { el.textContent = "The chart could not be drawn: " + err; });
     });
   }

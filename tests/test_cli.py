@@ -1,0 +1,98 @@
+"""The command line, run as a user would, against a real database of each backend."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from missionboard.accounts.models import User
+from missionboard.cli import app
+from missionboard.db.session import create_db_engine
+from missionboard.metrics.models import Metric, Observation
+from tests.conftest import fresh_database_url
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def cli_db(backend: str, tmp_path: Path) -> str:
+    url = fresh_database_url(backend, tmp_path, "missionboard_cli")
+    result = runner.invoke(app, ["db", "upgrade", "--database-url", url])
+    assert result.exit_code == 0, result.output
+    return url
+
+
+def _count(url: str, model: type) -> int:
+    engine = create_db_engine(url)
+    try:
+        with Session(engine) as s:
+            return int(s.scalar(select(func.count()).select_from(model)) or 0)
+    finally:
+        engine.dispose()
+
+
+def test_db_check_passes_after_upgrade(cli_db: str) -> None:
+    result = runner.invoke(app, ["db", "check", "--database-url", cli_db])
+    assert result.exit_code == 0, result.output
+    assert "match" in result.output
+
+
+def test_users_create(cli_db: str) -> None:
+    result = runner.invoke(app, ["users", "create", "--email", "ada@example.org", "--name",
+                                 "Ada", "--role", "admin", "--password-stdin",
+                                 "--database-url", cli_db],
+                           input="a long enough password\n")
+    assert result.exit_code == 0, result.output
+    assert _count(cli_db, User) == 1
+    again = runner.invoke(app, ["users", "create", "--email", "ada@example.org", "--name",
+                                "Ada", "--password-stdin", "--database-url", cli_db],
+                          input="a long enough password\n")
+    assert again.exit_code == 1
+    assert "already exists" in again.output
+    bad_role = runner.invoke(app, ["users", "create", "--email", "b@example.org", "--name", "B",
+                                   "--role", "emperor", "--password-stdin",
+                                   "--database-url", cli_db], input="a long enough password\n")
+    assert bad_role.exit_code == 1
+    assert "unknown role" in bad_role.output
+
+
+def test_demo_then_import_good_and_bad_files(cli_db: str, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["demo", "--no-serve", "--database-url", cli_db],
+                           env={"MISSIONBOARD_DEMO_PASSWORD": "demo password 123"})
+    assert result.exit_code == 0, result.output
+    assert "Loaded the demo" in result.output
+    again = runner.invoke(app, ["demo", "--no-serve", "--database-url", cli_db])
+    assert again.exit_code == 0
+    assert "already loaded" in again.output
+    before = _count(cli_db, Observation)
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("metric,area_code,period,value\nnope,E92000001,2025-01,x\n")
+    result = runner.invoke(app, ["import", "observations", str(bad), "--database-url", cli_db])
+    assert result.exit_code == 1
+    assert "nothing was imported" in result.output
+    assert _count(cli_db, Observation) == before
+
+
+def test_import_good_file_twice(cli_db: str, tmp_path: Path) -> None:
+    assert runner.invoke(app, ["demo", "--no-serve", "--database-url", cli_db]).exit_code == 0
+    engine = create_db_engine(cli_db)
+    with Session(engine) as s:
+        slug = s.scalar(select(Metric.slug).where(Metric.unit == "percent").order_by(Metric.id))
+    engine.dispose()
+    good = tmp_path / "good.csv"
+    good.write_text(f"metric,area_code,period,value,status\n{slug},E92000001,2031-01,70,"
+                    "provisional\n")
+    before = _count(cli_db, Observation)
+    first = runner.invoke(app, ["import", "observations", str(good), "--database-url", cli_db])
+    assert first.exit_code == 0, first.output
+    assert "1 new" in first.output
+    assert _count(cli_db, Observation) == before + 1
+    second = runner.invoke(app, ["import", "observations", str(good), "--database-url", cli_db])
+    assert second.exit_code == 0, second.output
+    assert "0 new, 0 revised, 1 unchanged" in second.output
+    assert _count(cli_db, Observation) == before + 1
