@@ -71,7 +71,8 @@ def main() -> None:
         return
     run(BIN / "ruff", "check", "src", "tests", "benchmarks", "dev.py")
     run(BIN / "mypy")
-    run(BIN / "python", "-m", "pytest", *rest)
+    # The whole suite in parallel (one worker per core) unless pytest options are given.
+    run(BIN / "python", "-m", "pytest", *(rest or ["-n", "auto"]))
 
 
 if __name__ == "__main__":
