@@ -5,13 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from missionboard.accounts.models import AuditEntry
-from missionboard.metrics.models import Target
+from missionboard.metrics.models import Metric, Target
 from missionboard.missions.models import ChangeRecord
 from tests.factories import World
 from tests.web.conftest import check_page, csrf_from, sign_in
@@ -164,3 +165,53 @@ def test_session_cookie_is_secure_and_http_only(client: TestClient, world: World
 def test_unknown_page_is_a_404_page(client: TestClient) -> None:
     html = check_page(client.get("/no-such-page"), status=404)
     assert "Page not found" in html
+
+
+def test_edit_an_outcome_and_a_board_member(client: TestClient, world: World) -> None:
+    sign_in(client, world.editor)
+    slug = world.mission.slug
+    path = f"/manage/missions/{slug}/outcomes/{world.outcome.slug}/edit"
+    token = csrf_from(check_page(client.get(path)))
+    r = client.post(path, data={"csrf_token": token, "title": "Healthier lives",
+                                "description": "Longer, healthier lives"})
+    assert r.status_code == 303
+    assert "Healthier lives" in client.get(f"/missions/{slug}").text
+
+    r = client.post(f"/manage/missions/{slug}/board", data={
+        "csrf_token": token, "name": "Prime Minister", "role": "minister", "position": "chair"})
+    assert r.status_code == 303
+    r = client.post(f"/manage/missions/{slug}/board", data={
+        "csrf_token": token, "name": "Secretary of State", "role": "minister",
+        "position": "member"})
+    board = check_page(client.get(f"/manage/missions/{slug}/board"))
+    member_ids = re.findall(rf"/manage/missions/{slug}/board/(\d+)/edit", board)
+    assert len(member_ids) == 2
+    edit = f"/manage/missions/{slug}/board/{member_ids[1]}/edit"
+    check_page(client.get(edit))
+    clash = client.post(edit, data={"csrf_token": token, "name": "Secretary of State",
+                                    "role": "minister", "position": "chair"})
+    assert "The board already has a chair" in check_page(clash, status=422)
+    ok = client.post(edit, data={"csrf_token": token, "name": "Secretary of State",
+                                 "title": "Health", "role": "minister", "position": "lead"})
+    assert ok.status_code == 303
+    html = client.get(f"/missions/{slug}").text
+    assert "Accountable lead" in html
+    assert "Secretary of State, Health" in html
+
+
+def test_metric_edit_changes_its_outcomes(client: TestClient, world: World,
+                                          session: Session) -> None:
+    sign_in(client, world.editor)
+    path = f"/manage/metrics/{world.metric.slug}/edit"
+    token = csrf_from(check_page(client.get(path)))
+    form = {"csrf_token": token, "title": world.metric.title, "definition": "What is counted",
+            "kind": "proportion", "unit": "percent", "polarity": "higher_is_better",
+            "frequency": "monthly"}
+    none = client.post(path, data=form)
+    assert "Choose at least one outcome" in check_page(none, status=422)
+    moved = client.post(path, data={**form, "outcomes": str(world.draft_outcome.id)})
+    assert moved.status_code == 303
+    session.expire_all()
+    metric = session.get(Metric, world.metric.id)
+    assert metric is not None
+    assert [o.id for o in metric.outcomes] == [world.draft_outcome.id]

@@ -691,8 +691,8 @@ def _apply(conn: Connection, *, batch_id: int, now: dt.datetime) -> tuple[int, i
         select(*kept, o.id, o.updated_at, when, batch)
         .select_from(_STAGING.join(obs, same_key)).where(changed),
     ), execution_options=_ROWCOUNT).rowcount
-    # 2. replace them
-    updated = conn.execute(
+    # 2. replace them (skipped when nothing changed: it would join every staged row again)
+    updated = revised and conn.execute(
         update(obs).where(same_key, changed).values(
             {**{name: s[name] for name in NUMERIC_COLUMNS},
              "status": func.coalesce(s.status, ObservationStatus.REVISED.value),

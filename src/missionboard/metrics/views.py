@@ -224,14 +224,22 @@ def edit_metric_form(request: Request, slug: str, db: DB, user: CurrentUser) -> 
 @router.post("/manage/metrics/{slug}/edit", response_class=HTMLResponse)
 async def edit_metric(request: Request, slug: str, db: DB, user: CurrentUser) -> Response:
     user, metric = _editable_metric(db, user, slug)
-    values, _ = await _metric_values(request)
+    values, ids = await _metric_values(request)
     values["slug"] = metric.slug
+    allowed = {o.id: o for o in _all_outcomes(db, user)}
+    # Links to outcomes of missions this user does not edit are kept as they are.
+    outcomes = [o for o in metric.outcomes if o.id not in allowed]
+    outcomes += [allowed[i] for i in sorted(ids) if i in allowed]
     try:
+        if not outcomes:
+            raise ValidationFailed([FieldError("outcomes", "Choose at least one outcome the "
+                                                           "metric measures")])
         service.update_metric(db, metric=metric, data=validate(MetricIn, values), actor=user,
                               reason=values.get("reason"))
     except ValidationFailed as exc:
         return _metric_form(request, db, user, metric=metric, values=values,
-                            outcome_ids={o.id for o in metric.outcomes}, errors=exc.errors)
+                            outcome_ids=ids, errors=exc.errors)
+    service.set_metric_outcomes(db, metric=metric, outcomes=outcomes)
     flash(request, "Metric updated.")
     return RedirectResponse(f"/metrics/{metric.slug}", status_code=303)
 

@@ -216,6 +216,33 @@ def add_board_member(session: Session, *, mission: Mission, data: BoardMemberIn)
     return member
 
 
+def get_board_member(session: Session, *, mission: Mission, member_id: int) -> BoardMember:
+    for member in mission.board_members:
+        if member.id == member_id:
+            return member
+    raise NotFound(f"no board member {member_id} in mission {mission.slug!r}")
+
+
+def update_board_member(
+    session: Session, *, mission: Mission, member: BoardMember, data: BoardMemberIn
+) -> BoardMember:
+    others = [m for m in mission.board_members if m.id != member.id]
+    errors = []
+    if data.is_chair and any(m.is_chair for m in others):
+        errors.append(FieldError("is_chair", "The board already has a chair"))
+    if data.is_accountable_lead and any(m.is_accountable_lead for m in others):
+        errors.append(FieldError("is_accountable_lead",
+                                 "The board already has an accountable lead: there is one"))
+    if errors:
+        raise ValidationFailed(errors)
+    member.organisation = (get_organisation(session, slug=data.organisation_slug)
+                           if data.organisation_slug else None)
+    member.name, member.title, member.role = data.name, data.title, data.role
+    member.is_chair, member.is_accountable_lead = data.is_chair, data.is_accountable_lead
+    session.flush()
+    return member
+
+
 def remove_board_member(session: Session, *, mission: Mission, member_id: int) -> None:
     for member in mission.board_members:
         if member.id == member_id:

@@ -185,6 +185,36 @@ async def create_outcome(request: Request, slug: str, db: DB, user: CurrentUser)
     return RedirectResponse(f"/missions/{mission.slug}", status_code=303)
 
 
+@router.get("/manage/missions/{slug}/outcomes/{outcome_slug}/edit", response_class=HTMLResponse)
+def edit_outcome_form(
+    request: Request, slug: str, outcome_slug: str, db: DB, user: CurrentUser
+) -> Response:
+    user, mission = _editable_mission(db, user, slug)
+    outcome = service.get_outcome(db, mission=mission, slug=outcome_slug)
+    values = {"slug": outcome.slug, "title": outcome.title, "description": outcome.description}
+    return render(request, "missions/outcome_form.html",
+                  {"mission": mission, "outcome": outcome, "values": values}, user=user)
+
+
+@router.post("/manage/missions/{slug}/outcomes/{outcome_slug}/edit",
+             response_class=HTMLResponse)
+async def edit_outcome(
+    request: Request, slug: str, outcome_slug: str, db: DB, user: CurrentUser
+) -> Response:
+    user, mission = _editable_mission(db, user, slug)
+    outcome = service.get_outcome(db, mission=mission, slug=outcome_slug)
+    values = await _form(request)
+    values["slug"] = outcome.slug
+    try:
+        service.update_outcome(db, outcome=outcome, data=validate(OutcomeIn, values))
+    except ValidationFailed as exc:
+        return render(request, "missions/outcome_form.html",
+                      {"mission": mission, "outcome": outcome, "values": values,
+                       **form_errors(exc.errors)}, status_code=422, user=user)
+    flash(request, "Outcome updated.")
+    return RedirectResponse(f"/missions/{mission.slug}", status_code=303)
+
+
 def _board_context(db: DB, mission: Mission, values: dict[str, Any]) -> dict[str, Any]:
     return {"mission": mission, "values": values, "roles": list(BoardRole),
             "organisations": service.list_organisations(db),
@@ -202,17 +232,54 @@ def board_form(request: Request, slug: str, db: DB, user: CurrentUser) -> Respon
 async def add_board_member(request: Request, slug: str, db: DB, user: CurrentUser) -> Response:
     user, mission = _editable_mission(db, user, slug)
     values = await _form(request)
-    data = dict(values)
-    data["is_chair"] = values.get("position") == "chair"
-    data["is_accountable_lead"] = values.get("position") == "lead"
-    data["organisation_slug"] = values.get("organisation_slug") or None
     try:
-        service.add_board_member(db, mission=mission, data=validate(BoardMemberIn, data))
+        service.add_board_member(db, mission=mission,
+                                 data=validate(BoardMemberIn, _member_values(values)))
     except ValidationFailed as exc:
         return render(request, "missions/board_form.html",
                       {**_board_context(db, mission, values), **form_errors(exc.errors)},
                       status_code=422, user=user)
     flash(request, "Board member added.")
+    return RedirectResponse(f"/manage/missions/{mission.slug}/board", status_code=303)
+
+
+def _member_values(values: dict[str, Any]) -> dict[str, Any]:
+    data = dict(values)
+    data["is_chair"] = values.get("position") == "chair"
+    data["is_accountable_lead"] = values.get("position") == "lead"
+    data["organisation_slug"] = values.get("organisation_slug") or None
+    return data
+
+
+@router.get("/manage/missions/{slug}/board/{member_id}/edit", response_class=HTMLResponse)
+def edit_board_member_form(
+    request: Request, slug: str, member_id: int, db: DB, user: CurrentUser
+) -> Response:
+    user, mission = _editable_mission(db, user, slug)
+    member = service.get_board_member(db, mission=mission, member_id=member_id)
+    position = "chair" if member.is_chair else "lead" if member.is_accountable_lead else "member"
+    values = {"name": member.name, "title": member.title, "role": member.role.value,
+              "position": position,
+              "organisation_slug": member.organisation.slug if member.organisation else ""}
+    return render(request, "missions/member_form.html",
+                  {**_board_context(db, mission, values), "member": member}, user=user)
+
+
+@router.post("/manage/missions/{slug}/board/{member_id}/edit", response_class=HTMLResponse)
+async def edit_board_member(
+    request: Request, slug: str, member_id: int, db: DB, user: CurrentUser
+) -> Response:
+    user, mission = _editable_mission(db, user, slug)
+    member = service.get_board_member(db, mission=mission, member_id=member_id)
+    values = await _form(request)
+    try:
+        service.update_board_member(db, mission=mission, member=member,
+                                    data=validate(BoardMemberIn, _member_values(values)))
+    except ValidationFailed as exc:
+        return render(request, "missions/member_form.html",
+                      {**_board_context(db, mission, values), "member": member,
+                       **form_errors(exc.errors)}, status_code=422, user=user)
+    flash(request, "Board member updated.")
     return RedirectResponse(f"/manage/missions/{mission.slug}/board", status_code=303)
 
 
