@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 from missionboard.accounts.models import User
 from missionboard.cli import app
 from missionboard.db.session import create_db_engine
-from missionboard.metrics.models import Metric, Observation
+from missionboard.metrics.models import Area, Metric, Observation
+from missionboard.missions.models import Organisation
 from tests.conftest import fresh_database_url
 
 runner = CliRunner()
@@ -96,3 +97,38 @@ def test_import_good_file_twice(cli_db: str, tmp_path: Path) -> None:
     assert second.exit_code == 0, second.output
     assert "0 new, 0 revised, 1 unchanged" in second.output
     assert _count(cli_db, Observation) == before + 1
+
+
+def test_import_areas_all_or_nothing(cli_db: str, tmp_path: Path) -> None:
+    good = tmp_path / "areas.csv"
+    good.write_text("code,name,level,parent_code\nE92000001,England,nation,\n"
+                    "E12000007,London,region,E92000001\n")
+    result = runner.invoke(app, ["import", "areas", str(good), "--database-url", cli_db])
+    assert result.exit_code == 0, result.output
+    assert "2 added, 0 updated" in result.output
+    assert _count(cli_db, Area) == 2
+    bad = tmp_path / "bad.csv"
+    bad.write_text("code,name,level,parent_code\nE06000001,Hartlepool,local_authority,"
+                   "E12000001\nE12000007,,region,E92000001\n")
+    result = runner.invoke(app, ["import", "areas", str(bad), "--database-url", cli_db])
+    assert result.exit_code == 1
+    assert "unknown parent area E12000001" in result.output
+    assert "Enter name" in result.output
+    assert _count(cli_db, Area) == 2
+    again = runner.invoke(app, ["import", "areas", str(good), "--database-url", cli_db])
+    assert "0 added, 0 updated" in again.output
+
+
+def test_import_organisations(cli_db: str, tmp_path: Path) -> None:
+    orgs = tmp_path / "orgs.csv"
+    orgs.write_text("slug,name,kind,parent_slug,website\ndhsc,Department of Health and Social"
+                    " Care,central_department,,\nnhs-england,NHS England,public_body,dhsc,\n")
+    result = runner.invoke(app, ["import", "organisations", str(orgs), "--database-url",
+                                 cli_db])
+    assert result.exit_code == 0, result.output
+    assert _count(cli_db, Organisation) == 2
+    again = runner.invoke(app, ["import", "organisations", str(orgs), "--database-url",
+                                cli_db])
+    assert again.exit_code == 1
+    assert "already exists" in again.output
+    assert _count(cli_db, Organisation) == 2

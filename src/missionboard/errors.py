@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -109,3 +109,21 @@ def from_pydantic(exc: PydanticValidationError) -> list[FieldError]:
             message = f"The {label}: {message[:1].lower() + message[1:]}"
         errors.append(FieldError(field_name, message))
     return errors
+
+
+def validate_rows(
+    schema: type[_M], rows: Sequence[Mapping[str, Any]], *, first_row: int = 2
+) -> list[_M]:
+    """Validate every row, collecting every error with its row number (CSV: header is 1)."""
+    parsed: list[_M] = []
+    errors: list[FieldError] = []
+    for number, row in enumerate(rows, start=first_row):
+        cleaned = {k: (v if v not in ("", None) else None) for k, v in row.items()}
+        try:
+            parsed.append(schema.model_validate({k: v for k, v in cleaned.items()
+                                                 if v is not None}))
+        except PydanticValidationError as exc:
+            errors += [FieldError(e.field, e.message, row=number) for e in from_pydantic(exc)]
+    if errors:
+        raise ValidationFailed(errors)
+    return parsed

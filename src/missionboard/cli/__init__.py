@@ -173,8 +173,61 @@ def import_observations(
                   f"(batch {result.batch_id}).")
 
 
+def _read_csv(file: Path) -> list[dict[str, str]]:
+    import csv
+
+    with file.open(newline="", encoding="utf-8-sig") as handle:
+        return list(csv.DictReader(handle))
+
+
+@import_app.command("areas")
+def import_areas(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
+                                         help="A CSV file: code, name, level, parent_code.")],
+    database_url: DatabaseOption = None,
+) -> None:
+    """Add or update areas (e.g. ONS GSS codes), all or nothing."""
+    from missionboard.metrics import service
+
+    settings = _settings(database_url)
+    try:
+        with _unit_of_work(settings) as session:
+            added, updated = service.import_areas(session, rows=_read_csv(file))
+    except ValidationFailed as exc:
+        _print_errors(exc)
+        raise typer.Exit(code=1) from None
+    console.print(f"Areas from {file.name}: {added} added, {updated} updated.")
+
+
+@import_app.command("organisations")
+def import_organisations(
+    file: Annotated[Path, typer.Argument(
+        exists=True, dir_okay=False, readable=True,
+        help="A CSV file: slug, name, kind, parent_slug, website.")],
+    database_url: DatabaseOption = None,
+) -> None:
+    """Add organisations (departments, public bodies, councils, partners), all or nothing."""
+    from missionboard.errors import FieldError, validate_rows
+    from missionboard.missions import service
+    from missionboard.missions.schemas import OrganisationIn
+
+    settings = _settings(database_url)
+    try:
+        rows = validate_rows(OrganisationIn, _read_csv(file))
+        with _unit_of_work(settings) as session:
+            for number, row in enumerate(rows, start=2):
+                try:
+                    service.create_organisation(session, data=row)
+                except DomainError as exc:
+                    raise ValidationFailed([FieldError("slug", exc.detail, row=number)]) from None
+    except ValidationFailed as exc:
+        _print_errors(exc)
+        raise typer.Exit(code=1) from None
+    console.print(f"Organisations from {file.name}: {len(rows)} added.")
+
+
 def _print_errors(exc: ValidationFailed) -> None:
-    table = Table(title=f"{len(exc.errors)} error(s): nothing was imported")
+    table = Table(title=f"{len(exc.errors)} error(s): nothing was imported", width=100)
     table.add_column("Row", justify="right")
     table.add_column("Column")
     table.add_column("Problem")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -13,7 +13,7 @@ from missionboard.accounts.models import User
 from missionboard.analytics.paths import Assessment, RequiredPath, assess, required_path
 from missionboard.analytics.periods import parse_period
 from missionboard.db.base import utcnow
-from missionboard.errors import FieldError, NotFound, ValidationFailed
+from missionboard.errors import FieldError, NotFound, ValidationFailed, validate
 from missionboard.metrics.models import (
     Area,
     Metric,
@@ -45,6 +45,51 @@ def create_area(session: Session, *, data: AreaIn) -> Area:
     session.add(area)
     session.flush()
     return area
+
+
+def import_areas(session: Session, *, rows: Sequence[Mapping[str, object]]) -> tuple[int, int]:
+    """Add new areas and update the names, levels and parents of known ones, by code.
+
+    ``rows`` are CSV-like mappings (code, name, level, parent_code). Parents may come earlier
+    in the same list or already exist. All or nothing: every problem is reported with its row
+    (a header counts as row 1) before anything is written. Returns (added, updated).
+    """
+    errors: list[FieldError] = []
+    parsed: list[tuple[int, AreaIn]] = []
+    for number, raw in enumerate(rows, start=2):
+        try:
+            parsed.append((number, validate(AreaIn, {k: v for k, v in raw.items() if v})))
+        except ValidationFailed as exc:
+            errors += [FieldError(e.field, e.message, row=number) for e in exc.errors]
+    existing = {a.code: a for a in session.scalars(select(Area))}
+    first_row: dict[str, int] = {}
+    for number, row in parsed:
+        if row.code in first_row:
+            errors.append(FieldError("code", f"{row.code} is also on row {first_row[row.code]}",
+                                     row=number))
+        first_row.setdefault(row.code, number)
+        if row.parent_code and row.parent_code not in existing and \
+                first_row.get(row.parent_code, number) >= number:
+            errors.append(FieldError("parent_code", f"unknown parent area {row.parent_code} "
+                                                    "(list parents before their children)",
+                                     row=number))
+    if errors:
+        raise ValidationFailed(sorted(errors, key=lambda e: e.row or 0))
+    added = updated = 0
+    for _, row in parsed:
+        area = existing.get(row.code)
+        if area is None:
+            area = Area(code=row.code)
+            session.add(area)
+            existing[row.code] = area
+            added += 1
+        elif (area.name, area.level) != (row.name, row.level) or (
+                (area.parent.code if area.parent else None) != row.parent_code):
+            updated += 1
+        area.name, area.level = row.name, row.level
+        area.parent = existing[row.parent_code] if row.parent_code else None
+    session.flush()
+    return added, updated
 
 
 def get_area(session: Session, *, code: str) -> Area:
