@@ -132,3 +132,23 @@ def test_import_organisations(cli_db: str, tmp_path: Path) -> None:
     assert again.exit_code == 1
     assert "already exists" in again.output
     assert _count(cli_db, Organisation) == 2
+
+
+def test_users_set_password(cli_db: str) -> None:
+    runner.invoke(app, ["users", "create", "--email", "c@example.org", "--name", "C",
+                        "--password-stdin", "--database-url", cli_db],
+                  input="a long enough password\n")
+    short = runner.invoke(app, ["users", "set-password", "--email", "c@example.org",
+                                "--password-stdin", "--database-url", cli_db], input="short\n")
+    assert short.exit_code == 1
+    ok = runner.invoke(app, ["users", "set-password", "--email", "c@example.org",
+                             "--password-stdin", "--database-url", cli_db],
+                       input="another long password\n")
+    assert ok.exit_code == 0, ok.output
+    engine = create_db_engine(cli_db)
+    with Session(engine) as s:
+        from missionboard.accounts.service import authenticate
+
+        assert authenticate(s, email="c@example.org", password="another long password",
+                            ip="127.0.0.1", max_failures=5, window_seconds=60) is not None
+    engine.dispose()

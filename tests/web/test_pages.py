@@ -215,3 +215,19 @@ def test_metric_edit_changes_its_outcomes(client: TestClient, world: World,
     metric = session.get(Metric, world.metric.id)
     assert metric is not None
     assert [o.id for o in metric.outcomes] == [world.draft_outcome.id]
+
+
+def test_create_and_revoke_an_api_token(client: TestClient, world: World) -> None:
+    sign_in(client, world.publisher)
+    token = csrf_from(client.get("/manage/tokens").text)
+    created = check_page(client.post("/manage/tokens", data={"csrf_token": token,
+                                                            "name": "nightly pipeline"}))
+    secret = re.search(r'<code id="new-token">([^<]+)</code>', created)
+    assert secret
+    api = {"Authorization": f"Bearer {secret.group(1)}"}
+    assert client.get("/api/v1/areas", headers=api).status_code == 200
+    token_id = re.search(r"/manage/tokens/(\d+)/revoke", created)
+    assert token_id
+    assert client.post(f"/manage/tokens/{token_id.group(1)}/revoke",
+                       data={"csrf_token": token}).status_code == 303
+    assert client.get("/api/v1/areas", headers=api).status_code == 401

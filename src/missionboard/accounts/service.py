@@ -15,7 +15,13 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from missionboard.accounts.models import ApiToken, LoginAttempt, Role, RoleAssignment, User
 from missionboard.db.base import utcnow
-from missionboard.errors import Conflict, FieldError, TooManyAttempts, ValidationFailed
+from missionboard.errors import (
+    Conflict,
+    FieldError,
+    NotFound,
+    TooManyAttempts,
+    ValidationFailed,
+)
 
 _hasher = PasswordHasher()
 
@@ -152,3 +158,25 @@ def list_tokens(session: Session, *, user: User) -> list[ApiToken]:
         .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
         .order_by(ApiToken.created_at)
     ))
+
+
+def revoke_api_token(session: Session, *, user: User, token_id: int) -> ApiToken:
+    """Revoke one of the user's own tokens; it stops working at once."""
+    token = session.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id or token.revoked_at is not None:
+        raise NotFound(f"no token {token_id}")
+    token.revoked_at = utcnow()
+    session.flush()
+    return token
+
+
+def set_password(session: Session, *, email: str, password: str) -> User:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed([FieldError(
+            "password", f"The password must be at least {MIN_PASSWORD_LENGTH} characters")])
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise NotFound(f"no user {email}")
+    user.password_hash = hash_password(password)
+    session.flush()
+    return user

@@ -105,3 +105,11 @@ def create_token(
     return render(request, "accounts/tokens.html",
                   {"tokens": service.list_tokens(db, user=user), "new_secret": secret}, user=user)
 
+
+
+@router.post("/manage/tokens/{token_id}/revoke", response_class=HTMLResponse)
+def revoke_token(request: Request, token_id: int, db: DB, user: CurrentUser) -> Response:
+    user = access.require_user(user)
+    token = service.revoke_api_token(db, user=user, token_id=token_id)
+    flash(request, f"Token ‘{token.name}’ revoked.")
+    return RedirectResponse("/manage/tokens", status_code=303)

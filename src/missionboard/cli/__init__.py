@@ -122,6 +122,28 @@ def users_create(
                       f"{', '.join(role or []) or 'none (can sign in, sees public pages)'}.")
 
 
+@users_app.command("set-password")
+def users_set_password(
+    email: Annotated[str, typer.Option(help="The user's email address.")],
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", help="Read the password from standard input.")] = False,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Set a user's password (for example the demo administrator's)."""
+    from missionboard.accounts import service
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    try:
+        with _unit_of_work(_settings(database_url)) as session:
+            service.set_password(session, email=email, password=password)
+    except DomainError as exc:
+        raise _fail(exc.detail) from None
+    console.print(f"Password set for {email}.")
+
+
 def _parse_role(session: Session, text: str) -> tuple[Role, int | None, int | None]:
     from missionboard.errors import FieldError
     from missionboard.metrics import service as metrics_service
@@ -280,7 +302,8 @@ def demo(
                       f"[bold]{password}[/] (also editor@, publisher@ and viewer@example.org).")
     else:
         console.print("The demo is already loaded; its sign-in details were printed the first "
-                      "time. Use a new, empty database to start again.")
+                      "time. Reset a password with `missionboard users set-password "
+                      "--email admin@example.org`, or use a new, empty database.")
     if serve_too:
         serve(host=host, port=port, database_url=settings.database_url)
 
