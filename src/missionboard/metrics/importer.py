@@ -92,7 +92,6 @@ _CSV_COUNT_ERROR = re.compile(r"Expected Number of Columns: (\d+) Found: (\d+)")
 _STAGING = Table(
     "import_staging",
     MetaData(),
-    Column("rn", Integer),
     Column("metric_id", Integer),
     Column("area_id", Integer),
     Column("period_start", Date),
@@ -138,6 +137,10 @@ def import_observations(
     the name to record and show (an upload's original name); it defaults to ``path.name``.
     ``allowed_metric_ids``, when given, limits the metrics the file may contain.
     ``progress(done, total)`` is called as rows are staged for writing.
+
+    A row states the whole observation: an optional number column that is absent or blank
+    means "none" and is stored (and compared) as NULL. A status that is absent or blank is
+    not compared: new rows get "final", revised rows "revised".
     """
     _check_source(source)
     name = filename or path.name
@@ -593,7 +596,6 @@ def _validate(
         return pa.array(numbers.values[column], pa.float64(), mask=~numbers.valid[column])
 
     return pa.table({
-        "rn": pa.array(np.arange(first_row, first_row + n), pa.int64()),
         "metric_id": pa.array(metric_ids, pa.int64()),
         "area_id": pa.array(area_ids, pa.int64()),
         "period_start": pa.array(periods.start, pa.date32()),
