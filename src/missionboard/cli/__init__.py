@@ -90,6 +90,12 @@ def _redact(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def _read_password(*, from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
 @users_app.command("create")
 def users_create(
     email: Annotated[str, typer.Option(help="Their email address (the sign-in name).")],
@@ -104,10 +110,7 @@ def users_create(
     """Create a user. Without --password-stdin you are asked for the password."""
     from missionboard.accounts import service
 
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = _read_password(from_stdin=password_stdin)
     settings = _settings(database_url)
     with _unit_of_work(settings) as session:
         try:
@@ -132,10 +135,7 @@ def users_set_password(
     """Set a user's password (for example the demo administrator's)."""
     from missionboard.accounts import service
 
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    password = _read_password(from_stdin=password_stdin)
     try:
         with _unit_of_work(_settings(database_url)) as session:
             service.set_password(session, email=email, password=password)

@@ -24,6 +24,7 @@ from missionboard.accounts import access
 from missionboard.accounts import service as accounts_service
 from missionboard.accounts.models import User
 from missionboard.config import Settings
+from missionboard.db.session import unit_of_work
 from missionboard.errors import DomainError, FieldError, NotAuthenticated, ValidationFailed
 from missionboard.metrics import service as metrics_service
 from missionboard.metrics.importer import import_records
@@ -183,17 +184,8 @@ def _reject_nul(request: Request) -> None:
 
 def _db(request: Request) -> Iterator[Session]:
     """One transaction per request: committed before the response, rolled back on error."""
-    session: Session = request.app.state.session_factory()
-    session.info["actor_id"] = None
-    session.info["ip"] = client_ip(request)
-    try:
+    with unit_of_work(request.app.state.session_factory, ip=client_ip(request)) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 DB = Annotated[Session, Depends(_db, scope="function")]

@@ -15,6 +15,7 @@ from missionboard.accounts import access
 from missionboard.accounts.models import User
 from missionboard.accounts.service import get_user
 from missionboard.config import Settings
+from missionboard.db.session import unit_of_work
 from missionboard.errors import FieldError, PermissionDenied
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -31,17 +32,9 @@ def client_ip(request: Request) -> str:
 
 def db_session(request: Request) -> Iterator[Session]:
     """One transaction per request: committed when the view returns, rolled back on error."""
-    session: Session = request.app.state.session_factory()
-    session.info["actor_id"] = request.session.get("user_id")
-    session.info["ip"] = client_ip(request)
-    try:
+    with unit_of_work(request.app.state.session_factory,
+                      actor_id=request.session.get("user_id"), ip=client_ip(request)) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 DB = Annotated[Session, Depends(db_session, scope="function")]
