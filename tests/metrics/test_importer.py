@@ -230,6 +230,23 @@ def test_revision_without_status_column_marks_revised(
     assert (revision.value, revision.status) == (0.1, ObservationStatus.FINAL)
 
 
+def test_real_data_replacing_illustrative_data_is_not_illustrative(
+    session: Session, world: World
+) -> None:
+    record = {"metric": "homes-built", "area_code": "E92000001", "period": "2024-25",
+              "value": 200_000}
+    import_records(session, records=[record])
+    (obs,) = observations(session).values()
+    obs.illustrative = True  # as the demo's synthetic series are
+    session.flush()
+    import_records(session, records=[{**record, "value": 201_000}])
+    session.expire_all()
+    (obs,) = observations(session).values()
+    assert (obs.value, obs.illustrative) == (201_000, False)
+    (kept,) = obs.revisions
+    assert (kept.value, kept.illustrative) == (200_000, True)
+
+
 def test_rollback_undoes_the_import(session: Session, world: World) -> None:
     savepoint = session.begin_nested()
     import_observations(session, path=IMPORTS / "good.csv")

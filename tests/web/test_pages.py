@@ -103,6 +103,11 @@ def test_changing_a_published_target_needs_a_reason_and_is_shown(
     html = check_page(public.get(f"/metrics/{world.metric.slug}"))
     assert "Re-based after the 2025 review" in html
     assert "from <strong>90</strong> to <strong>85</strong>" in html
+    # The mission page lists changes to its measures too, naming the metric.
+    mission_html = check_page(public.get(f"/missions/{world.mission.slug}"))
+    history = mission_html.split('id="changes"')[1]
+    assert "Re-based after the 2025 review" in history
+    assert world.metric.title in history
     assert session.scalar(select(func.count()).select_from(ChangeRecord)) == 1
     audit = session.scalars(select(AuditEntry).where(AuditEntry.table_name == "targets",
                                                      AuditEntry.action == "update")).all()

@@ -686,7 +686,8 @@ def _apply(conn: Connection, *, batch_id: int, now: dt.datetime) -> tuple[int, i
     batch = literal(batch_id, Integer())
 
     # 1. keep the values about to be replaced (published when the observation last changed)
-    kept = (o.value, o.numerator, o.denominator, o.lower, o.upper, o.status, o.release_date)
+    kept = (o.value, o.numerator, o.denominator, o.lower, o.upper, o.status, o.release_date,
+            o.illustrative)
     revised = conn.execute(insert(ObservationRevision).from_select(
         [c.name for c in kept] + ["observation_id", "published_at", "superseded_at",
                                   "superseded_by_batch_id"],
@@ -698,6 +699,8 @@ def _apply(conn: Connection, *, batch_id: int, now: dt.datetime) -> tuple[int, i
         update(obs).where(same_key, changed).values(
             {**{name: s[name] for name in NUMERIC_COLUMNS},
              "status": func.coalesce(s.status, ObservationStatus.REVISED.value),
+             # Imported values are real data, even where they replace illustrative ones.
+             "illustrative": literal(False),
              "updated_at": when, "import_batch_id": batch})
     ).rowcount
     if updated != revised:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -197,6 +198,8 @@ class ObservationRevision(Base):
         str_enum(ObservationStatus, name="observation_status")
     )
     release_date: Mapped[dt.date | None] = mapped_column(Date)
+    #: Whether the replaced value was synthetic demonstration data.
+    illustrative: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     published_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     superseded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     superseded_by_batch_id: Mapped[int | None] = mapped_column(

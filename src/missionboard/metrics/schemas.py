@@ -139,6 +139,7 @@ class RevisionOut(_Out):
     lower: float | None
     upper: float | None
     status: ObservationStatus
+    illustrative: bool
     published_at: dt.datetime
     superseded_at: dt.datetime
 

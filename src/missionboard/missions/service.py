@@ -6,10 +6,10 @@ Keyword-only functions; the caller owns the transaction (they flush, never commi
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from missionboard.accounts.models import User
@@ -267,10 +267,15 @@ def add_contribution(
 
 def list_changes(
     session: Session, *, mission_id: int | None = None, metric_id: int | None = None,
-    limit: int = 500,
+    also_metric_ids: Collection[int] = (), limit: int = 500,
 ) -> list[ChangeRecord]:
+    """Public change records, newest first: a mission's (with ``also_metric_ids``, its
+    measures' too) or a metric's."""
     query = select(ChangeRecord).order_by(ChangeRecord.at.desc(), ChangeRecord.id.desc())
-    if mission_id is not None:
+    if mission_id is not None and also_metric_ids:
+        query = query.where(or_(ChangeRecord.mission_id == mission_id,
+                                ChangeRecord.metric_id.in_(list(also_metric_ids))))
+    elif mission_id is not None:
         query = query.where(ChangeRecord.mission_id == mission_id)
     if metric_id is not None:
         query = query.where(ChangeRecord.metric_id == metric_id)

@@ -63,10 +63,14 @@ def overview(request: Request, db: DB, user: CurrentUser) -> Response:
 def mission_page(request: Request, slug: str, db: DB, user: CurrentUser) -> Response:
     drafts = access.can_view_drafts(user)
     mission = service.get_mission(db, slug=slug, include_drafts=drafts)
+    headline = _headline(db, mission, include_drafts=drafts)
+    metric_titles = {row["metric"].id: row["metric"].title for row in headline}
     return render(request, "missions/mission.html", {
         "mission": mission,
-        "headline": _headline(db, mission, include_drafts=drafts),
-        "changes": service.list_changes(db, mission_id=mission.id),
+        "headline": headline,
+        "changes": service.list_changes(db, mission_id=mission.id,
+                                        also_metric_ids=metric_titles.keys()),
+        "metric_titles": metric_titles,
         "can_edit": access.can_edit_mission(user, mission.id),
     }, user=user)
 
