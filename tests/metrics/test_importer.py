@@ -522,3 +522,19 @@ def test_reimport_is_unchanged_for_any_valid_batch(
     for record in records:  # each period here is written as its own label
         stored_value = stored[record["metric"], record["area_code"], record["period"]].value
         assert stored_value == record["value"]
+
+
+def test_row_numbers_count_blank_lines_as_a_spreadsheet_does(
+    session: Session, world: World, tmp_path: Path
+) -> None:
+    path = tmp_path / "gaps.csv"
+    path.write_text("metric,area_code,period,value\n"
+                    "homes-built,E92000001,2023-24,1\n"
+                    "\n"
+                    "homes-built,E92000001,2024-25,not a number\n"
+                    "\n\n"
+                    "homes-built,E92000001,2023-24,3\n")
+    with pytest.raises(ValidationFailed) as excinfo:
+        import_observations(session, path=path)
+    assert errors_of(excinfo) == [(4, "value"), (7, "period")]
+    assert "repeats row 2" in excinfo.value.errors[1].message

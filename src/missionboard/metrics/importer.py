@@ -154,11 +154,11 @@ def import_observations(
     with duckdb.connect(":memory:") as con:
         if suffix == ".csv":
             table = _read_csv(con, path=path, name=name)
-            first_row = 2
+            row_of = _csv_row_numbers(path)
         else:
             table = _read_parquet(con, path=path, name=name)
-            first_row = 1
-    staged = _validate(session, table=table, first_row=first_row,
+            row_of = _counting_from(1)
+    staged = _validate(session, table=table, row_of=row_of,
                        allowed_metric_ids=allowed_metric_ids, empty_message="The file has no rows")
     return _write(session, staged=staged, source=source, user_id=user_id, filename=name,
                   sha256=_file_sha256(path), progress=progress)
@@ -191,7 +191,8 @@ def import_records(
     with duckdb.connect(":memory:") as con:
         table = _normalise(con.from_arrow(pa.table(columns)), originals=list(names),
                            names=list(names))
-    staged = _validate(session, table=table, first_row=1, allowed_metric_ids=allowed_metric_ids,
+    staged = _validate(session, table=table, row_of=_counting_from(1),
+                       allowed_metric_ids=allowed_metric_ids,
                        empty_message="There are no records")
     canonical = json.dumps([dict(r) for r in records], sort_keys=True, separators=(",", ":"),
                            default=str)
@@ -324,11 +325,34 @@ def _text_column(column: str) -> str:
 # -- validation ----------------------------------------------------------------------------
 
 
+def _counting_from(first: int) -> Callable[[int], int]:
+    """Row numbers for data rows numbered consecutively from ``first``."""
+    return lambda index: index + first
+
+
+def _csv_row_numbers(path: Path) -> Callable[[int], int]:
+    """Row numbers as a spreadsheet shows them (the header is row 1), blank lines included.
+
+    DuckDB skips empty lines, so data row *i* is not always row *i* + 2. The file is read
+    again only when an error is reported.
+    """
+    numbers: list[int] = []
+
+    def row_of(index: int) -> int:
+        if not numbers:
+            with path.open(encoding="utf-8-sig", newline="") as handle:
+                records = [n for n, rec in enumerate(csv.reader(handle), start=1) if rec]
+            numbers.extend(records[1:] or [0])  # the first non-empty record is the header
+        return numbers[index] if index < len(numbers) else index + 2
+
+    return row_of
+
+
 class _Errors:
     """Errors collected row by row, reported in row then column order."""
 
-    def __init__(self, first_row: int) -> None:
-        self.first_row = first_row
+    def __init__(self, row_of: Callable[[int], int]) -> None:
+        self.row = row_of
         self._items: list[tuple[int, int, str, str]] = []
 
     def add(self, index: int, column: str, message: str) -> None:
@@ -343,7 +367,7 @@ class _Errors:
         if self._items:
             self._items.sort()
             raise ValidationFailed([
-                FieldError(column, message, row=index + self.first_row)
+                FieldError(column, message, row=self.row(index))
                 for index, _, column, message in self._items
             ])
 
@@ -553,7 +577,7 @@ def _check_duplicates(
     for j in np.flatnonzero(firsts != np.arange(rows.size)).tolist():
         index, earlier = int(rows[j]), int(rows[firsts[j]])
         errors.add(index, "period", (
-            f"This row repeats row {earlier + errors.first_row}: both are "
+            f"This row repeats row {errors.row(earlier)}: both are "
             f"{describe(index)}"))
 
 
@@ -561,7 +585,7 @@ def _validate(
     session: Session,
     *,
     table: pa.Table,
-    first_row: int,
+    row_of: Callable[[int], int],
     allowed_metric_ids: set[int] | None,
     empty_message: str,
 ) -> pa.Table:
@@ -570,7 +594,7 @@ def _validate(
     if n == 0:
         raise ValidationFailed([FieldError("file", empty_message)])
     session.flush()
-    errors = _Errors(first_row)
+    errors = _Errors(row_of)
     metric_codes = _Codes.of(table["metric"])
     area_codes = _Codes.of(table["area_code"])
     period_codes = _Codes.of(table["period"])
