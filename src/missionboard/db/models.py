@@ -2,7 +2,8 @@
 
 from missionboard.accounts import models as accounts_models
 from missionboard.db.base import Base
+from missionboard.delivery import models as delivery_models
 from missionboard.metrics import models as metrics_models
 from missionboard.missions import models as missions_models
 
-__all__ = ["Base", "accounts_models", "metrics_models", "missions_models"]
+__all__ = ["Base", "accounts_models", "delivery_models", "metrics_models", "missions_models"]

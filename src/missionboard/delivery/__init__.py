@@ -1,0 +1,1 @@
+"""Delivery: interventions and their estimated effects, trajectories, plans and stocktakes."""

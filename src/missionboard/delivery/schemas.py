@@ -1,0 +1,85 @@
+"""Input shapes for interventions and their effect estimates."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from missionboard.delivery.models import (
+    Distribution,
+    EvidenceKind,
+    EvidenceStrength,
+    InterventionStatus,
+    Persistence,
+    Ramp,
+)
+from missionboard.missions.schemas import ShortText, Slug
+
+
+class EffectIn(BaseModel):
+    """An estimated full effect on one metric in one area (see InterventionEffect)."""
+
+    metric_slug: Slug
+    area_code: ShortText
+    distribution: Distribution = Distribution.NORMAL
+    central: float
+    low: float
+    high: float
+    interval_level: float = Field(default=0.8, gt=0, lt=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> EffectIn:
+        if not all(math.isfinite(v) for v in (self.central, self.low, self.high)):
+            raise ValueError("the estimate must be finite numbers")
+        if not self.low <= self.central <= self.high:
+            raise ValueError("the estimate must have low ≤ central ≤ high")
+        if self.distribution == Distribution.LOGNORMAL and self.low <= 0:
+            raise ValueError("a lognormal estimate needs a low value above 0")
+        if self.distribution != Distribution.NORMAL and self.low == self.high:
+            raise ValueError("a spread-out distribution needs low < high")
+        return self
+
+
+class InterventionIn(BaseModel):
+    slug: Slug
+    title: ShortText
+    description: str = ""
+    owner_slug: str | None = None
+    contributor_slugs: list[str] = []
+    status: InterventionStatus = InterventionStatus.PLANNED
+    start: dt.date
+    lag_months: int = Field(default=0, ge=0, le=600)
+    ramp: Ramp = Ramp.STEP
+    ramp_months: int = Field(default=0, ge=0, le=600)
+    persistence: Persistence = Persistence.PERMANENT
+    half_life_months: float | None = Field(default=None, gt=0)
+    evidence_kind: EvidenceKind
+    evidence_strength: EvidenceStrength
+    evidence_reference: str = ""
+    optimism_override: float | None = Field(default=None, gt=0, le=2)
+    optimism_override_reason: str = ""
+    budgets: dict[int, float] = {}
+    effects: list[EffectIn] = []
+
+    @field_validator("budgets")
+    @classmethod
+    def _budgets(cls, v: dict[int, float]) -> dict[int, float]:
+        for year, amount in v.items():
+            if not 1900 <= year <= 2200 or not math.isfinite(amount) or amount < 0:
+                raise ValueError(f"budget for {year} must be a year and an amount ≥ 0")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> InterventionIn:
+        if self.ramp != Ramp.STEP and self.ramp_months == 0:
+            raise ValueError("a gradual ramp-up needs its length in months")
+        if self.persistence == Persistence.DECAY and self.half_life_months is None:
+            raise ValueError("a decaying effect needs a half-life in months")
+        if self.optimism_override is not None and not self.optimism_override_reason.strip():
+            raise ValueError("overriding the optimism adjustment needs a reason")
+        keys = [(e.metric_slug, e.area_code) for e in self.effects]
+        if len(set(keys)) != len(keys):
+            raise ValueError("give one estimate per metric and area")
+        return self

@@ -1,0 +1,109 @@
+"""Interventions: estimates, optimism adjustment, overlaps, on both databases."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from missionboard.delivery import service
+from missionboard.delivery.models import EvidenceKind, InterventionStatus
+from missionboard.delivery.schemas import InterventionIn
+from missionboard.errors import ValidationFailed
+from missionboard.missions.schemas import OrganisationIn
+from missionboard.missions.service import create_organisation
+from tests import factories
+
+
+def _data(**changes: Any) -> InterventionIn:
+    base: dict[str, Any] = {
+        "slug": "more-scanners", "title": "More diagnostic scanners", "start": dt.date(2025, 4, 1),
+        "lag_months": 3, "ramp": "linear", "ramp_months": 12, "evidence_kind": "pilot_trial",
+        "evidence_strength": "moderate", "owner_slug": "dhsc", "budgets": {2025: 1.5e8},
+        "effects": [{"metric_slug": "published-metric", "area_code": "E92000001",
+                     "central": 2.0, "low": 1.0, "high": 3.0, "interval_level": 0.9}],
+    }
+    base.update(changes)
+    return InterventionIn.model_validate(base)
+
+
+def test_save_and_read_back(session: Session) -> None:
+    w = factories.world(session)
+    create_organisation(session, data=OrganisationIn(slug="dhsc", name="DHSC",
+                                                     kind="central_department"))
+    saved = service.save_intervention(session, mission=w.mission, data=_data())
+    (listed,) = service.list_interventions(session, mission=w.mission)
+    assert listed is saved
+    assert saved.owner is not None
+    assert saved.owner.slug == "dhsc"
+    assert saved.status == InterventionStatus.PLANNED
+    assert [(b.year, b.amount) for b in saved.budgets] == [(2025, 1.5e8)]
+    (effect,) = service.effects_on(session, metric_id=w.metric.id, area_id=w.area.id)
+    assert (effect.central, effect.low, effect.high, effect.interval_level) == (2, 1, 3, 0.9)
+
+    again = service.save_intervention(session, mission=w.mission, intervention=saved,
+                                      data=_data(effects=[], budgets={}))
+    assert again.effects == []
+    assert again.budgets == []
+    with pytest.raises(ValidationFailed):
+        service.save_intervention(session, mission=w.mission, data=_data())  # same slug
+
+
+def test_optimism_defaults_and_override(session: Session) -> None:
+    w = factories.world(session)
+    create_organisation(session, data=OrganisationIn(slug="dhsc", name="DHSC",
+                                                     kind="central_department"))
+    trial = service.save_intervention(session, mission=w.mission,
+                                      data=_data(evidence_kind="academic_trial"))
+    adjustment = service.optimism(trial)
+    assert adjustment.factor == pytest.approx(1.4 / 8.7, abs=0.005)  # DellaVigna & Linos
+    assert not adjustment.overridden
+    ordered = [service.DEFAULT_OPTIMISM[k] for k in (
+        EvidenceKind.AT_SCALE_EVALUATION, EvidenceKind.PILOT_TRIAL,
+        EvidenceKind.ACADEMIC_TRIAL, EvidenceKind.EXPERT_JUDGEMENT)]
+    assert ordered == sorted(ordered, reverse=True)  # weaker evidence, bigger discount
+
+    overridden = service.save_intervention(session, mission=w.mission, data=_data(
+        slug="scaled", evidence_kind="academic_trial", optimism_override=0.5,
+        optimism_override_reason="Run at scale in Wales with the same effect"))
+    adjustment = service.optimism(overridden)
+    assert (adjustment.factor, adjustment.overridden) == (0.5, True)
+    assert adjustment.default == service.DEFAULT_OPTIMISM[EvidenceKind.ACADEMIC_TRIAL]
+
+
+def test_input_rules() -> None:
+    with pytest.raises(ValidationError, match="needs a reason"):
+        _data(optimism_override=0.5)
+    with pytest.raises(ValidationError, match="half-life"):
+        _data(persistence="decay")
+    with pytest.raises(ValidationError, match="length in months"):
+        _data(ramp_months=0)
+    with pytest.raises(ValidationError, match="low ≤ central ≤ high"):
+        _data(effects=[{"metric_slug": "m", "area_code": "E", "central": 5, "low": 1,
+                        "high": 3}])
+    with pytest.raises(ValidationError, match="above 0"):
+        _data(effects=[{"metric_slug": "m", "area_code": "E", "distribution": "lognormal",
+                        "central": 1, "low": 0, "high": 3}])
+
+
+def test_unknown_metric_and_overlaps(session: Session) -> None:
+    w = factories.world(session)
+    create_organisation(session, data=OrganisationIn(slug="dhsc", name="DHSC",
+                                                     kind="central_department"))
+    with pytest.raises(ValidationFailed) as exc:
+        service.save_intervention(session, mission=w.mission, data=_data(effects=[
+            {"metric_slug": "no-such-metric", "area_code": "E92000001", "central": 1,
+             "low": 0, "high": 2}]))
+    assert exc.value.errors[0].field == "effects.0"
+    a = service.save_intervention(session, mission=w.mission, data=_data())
+    b = service.save_intervention(session, mission=w.mission, data=_data(slug="second"))
+    first = service.set_overlap(session, first=b, second=a, shared_fraction=0.3)
+    again = service.set_overlap(session, first=a, second=b, shared_fraction=0.4)
+    assert first is again
+    assert (again.first_id, again.second_id, again.shared_fraction) == (
+        min(a.id, b.id), max(a.id, b.id), 0.4)
+    with pytest.raises(ValidationFailed):
+        service.set_overlap(session, first=a, second=a)
