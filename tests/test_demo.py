@@ -315,3 +315,20 @@ def test_the_site_shows_the_demo(session: Session, summary: DemoSummary,
         london = client.get(f"/metrics/{RTT}?area=E12000007")
     assert london.status_code == 200
     assert "Illustrative data" in london.text
+
+
+def test_every_mission_has_interventions_with_illustrative_estimates(
+    session: Session, summary: DemoSummary
+) -> None:
+    from missionboard.delivery.service import effects_on, list_interventions
+    from missionboard.missions.service import list_missions
+
+    assert summary.interventions == 14
+    for mission in list_missions(session, include_drafts=False):
+        interventions = list_interventions(session, mission=mission)
+        assert interventions, mission.slug
+        for intervention in interventions:
+            assert intervention.effects, intervention.slug
+            assert intervention.evidence_reference.startswith("Illustrative")
+    rtt = only_target(session, RTT)
+    assert len(effects_on(session, metric_id=rtt.metric_id, area_id=rtt.area_id)) == 4

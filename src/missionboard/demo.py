@@ -89,6 +89,7 @@ class DemoSummary:
     targets: int = 0
     observations: int = 0
     illustrative_observations: int = 0
+    interventions: int = 0
 
 
 # The milestones CSV --------------------------------------------------------------------------
@@ -216,6 +217,7 @@ def load_demo(session: Session, *, admin_email: str, admin_password: str) -> Dem
         observations += _add_observations(session, metric=metric, row=row, spec=spec,
                                           areas=areas)
     session.flush()
+    interventions = _create_interventions(session, missions_by_slug=by_slug)
     rtt = next(m for m in created if m.slug == RTT_SLUG)
     _create_users(session, email=admin_email, password=admin_password,
                   mission=by_slug[MARKER_MISSION], metric=rtt)
@@ -223,7 +225,32 @@ def load_demo(session: Session, *, admin_email: str, admin_password: str) -> Dem
         loaded=True, missions=len(by_slug), metrics=len(created),
         targets=sum(len(m.targets) for m in created), observations=len(observations),
         illustrative_observations=sum(o.illustrative for o in observations),
+        interventions=interventions,
     )
+
+
+def _create_interventions(session: Session, *, missions_by_slug: Mapping[str, Mission]) -> int:
+    """The illustrative interventions in ``interventions.toml``, through the service."""
+    from missionboard.delivery import service as delivery
+    from missionboard.delivery.schemas import InterventionIn
+
+    data = tomllib.loads((_DATA / "interventions.toml").read_text(encoding="utf-8"))
+    for item in data["interventions"]:
+        spec = dict(item)
+        mission = missions_by_slug[spec.pop("mission")]
+        spec["owner_slug"] = spec.pop("owner")
+        spec["contributor_slugs"] = spec.pop("contributors", [])
+        spec["budgets"] = {int(k): v for k, v in spec.pop("budgets", {}).items()}
+        spec["effects"] = [
+            {"metric_slug": e["metric"], "area_code": e["area"], "central": e["central"],
+             "low": e["low"], "high": e["high"], "interval_level": e["level"]}
+            for e in spec.pop("effects")
+        ]
+        spec["evidence_reference"] = ("Illustrative estimate for the demonstration, not an "
+                                      "official figure.")
+        delivery.save_intervention(session, mission=mission,
+                                   data=InterventionIn.model_validate(spec))
+    return len(data["interventions"])
 
 
 def _check(content: _Content, rows: Sequence[MilestoneRow]) -> None:
