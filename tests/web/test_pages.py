@@ -236,3 +236,26 @@ def test_create_and_revoke_an_api_token(client: TestClient, world: World) -> Non
     assert client.post(f"/manage/tokens/{token_id.group(1)}/revoke",
                        data={"csrf_token": token}).status_code == 303
     assert client.get("/api/v1/areas", headers=api).status_code == 401
+
+
+def test_interventions_page_shows_estimates_and_the_optimism_adjustment(
+    client: TestClient, world: World, session: Session
+) -> None:
+    import datetime as dt
+
+    from missionboard.delivery.schemas import InterventionIn
+    from missionboard.delivery.service import save_intervention
+
+    save_intervention(session, mission=world.mission, data=InterventionIn(
+        slug="pilot", title="A promising pilot", start=dt.date(2025, 1, 1),
+        evidence_kind="academic_trial", evidence_strength="moderate",
+        effects=[{"metric_slug": world.metric.slug, "area_code": "E92000001", "central": 10,
+                  "low": 5, "high": 15}]))
+    session.commit()
+    html = check_page(client.get(f"/missions/{world.mission.slug}/interventions"))
+    assert "A promising pilot" in html
+    assert "16% of the estimate is counted" in html
+    assert ">1.6<" in html  # 10 x 0.16 counted
+    assert f"/missions/{world.mission.slug}/interventions" in client.get(
+        f"/missions/{world.mission.slug}").text
+    check_page(client.get(f"/missions/{world.draft_mission.slug}/interventions"), status=404)
