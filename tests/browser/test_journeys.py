@@ -32,6 +32,12 @@ def test_browse_missions_then_metric_then_download(page: Page, live_server: Live
     expect(page.get_by_role("heading", name="Mission board")).to_be_visible()
     assert_accessible(page)
 
+    page.get_by_role("link", name="The policies and programmes expected to deliver").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Interventions")
+    expect(page.locator(".govuk-summary-card").first).to_be_visible()
+    assert_accessible(page)
+    page.go_back()
+
     page.locator("table a[href^='/metrics/']").first.click()
     expect(page.get_by_role("heading", name="Changes to this measure")).to_be_visible()
     # The chart is drawn over its accessible table once vega-embed has run.
