@@ -376,6 +376,16 @@ def _target_value(text: str, baseline: float) -> tuple[float, str]:
     return float(text), ""
 
 
+#: Declared counterfactuals (change per year with no new action) for the trajectories. The
+#: house-building pace is the published "just over 200,000 a year"; the others are
+#: illustrative.
+_COUNTERFACTUAL_PER_YEAR = {
+    "net-additional-dwellings-cumulative-over-the-parliament": 200_000.0,
+    "decisions-on-nationally-significant-infrastructure-projects-cumulative": 15.0,
+    "share-of-great-britains-electricity-generation-from-clean-sources": 2.0,
+}
+
+
 def _target_for(row: MilestoneRow, spec: _MetricContent) -> TargetIn:
     """The target for a CSV row, with a rationale that quotes the milestone."""
     baseline, period, illustrative, baseline_note = _baseline(row, spec)
@@ -388,11 +398,14 @@ def _target_for(row: MilestoneRow, spec: _MetricContent) -> TargetIn:
     rationale = " ".join(part for part in (
         f"Milestone from {row.source}: “{row.milestone}”.", deadline_note, baseline_note,
         value_note) if part)
+    slope = _COUNTERFACTUAL_PER_YEAR.get(metric_slug(row.metric))
     return TargetIn(
         area_code=GEOGRAPHY_CODES[row.geography], title=row.milestone,
         baseline_value=baseline, baseline_period=period, target_value=value,
         deadline=row.deadline, horizon=Horizon.SHORT, rationale=rationale,
         baseline_illustrative=illustrative,
+        counterfactual="linear" if slope is not None else "flat",
+        counterfactual_slope_per_year=slope,
     )
 
 

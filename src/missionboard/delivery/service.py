@@ -13,11 +13,22 @@ override needs a reason and is shown beside the default.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import calendar
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from missionboard.analytics.projection import (
+    Counterfactual,
+    Projection,
+    distribution,
+    fit_counterfactual,
+    project,
+)
+from missionboard.analytics.projection import InterventionEffect as ProjectedEffect
 from missionboard.delivery.models import (
     EvidenceKind,
     Intervention,
@@ -28,6 +39,13 @@ from missionboard.delivery.models import (
 from missionboard.delivery.schemas import InterventionIn
 from missionboard.errors import FieldError, NotFound, ValidationFailed
 from missionboard.metrics import service as metrics_service
+from missionboard.metrics.models import (
+    CounterfactualKind,
+    Frequency,
+    Observation,
+    Polarity,
+    Target,
+)
 from missionboard.missions import service as missions_service
 from missionboard.missions.models import Mission
 
@@ -150,3 +168,119 @@ def effects_on(session: Session, *, metric_id: int, area_id: int) -> list[Interv
         .options(selectinload(InterventionEffect.intervention))
         .order_by(InterventionEffect.id)
     ))
+
+
+# Trajectories --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TrajectoryView:
+    """A target's projection: period t is the month ``months[t]`` (0 is the baseline's)."""
+
+    target: Target
+    months: tuple[dt.date, ...]
+    interventions: tuple[Intervention, ...]
+    optimism: tuple[OptimismAdjustment, ...]
+    counterfactual: str
+    projection: Projection
+
+    def at(self, t: int) -> dt.date:
+        return self.months[t]
+
+
+def _month_end(year: int, month: int) -> dt.date:
+    return dt.date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _months_between(start: dt.date, end: dt.date) -> int:
+    return (end.year - start.year) * 12 + end.month - start.month
+
+
+def _overlap_factors(session: Session, effects: Sequence[InterventionEffect]) -> list[float]:
+    """Each effect's share that adds: a declared overlap discounts the smaller of the pair."""
+    by_intervention = {e.intervention_id: i for i, e in enumerate(effects)}
+    factors = [1.0] * len(effects)
+    if len(effects) < 2:
+        return factors
+    ids = list(by_intervention)
+    overlaps = session.scalars(select(InterventionOverlap).where(
+        InterventionOverlap.first_id.in_(ids), InterventionOverlap.second_id.in_(ids)))
+    for overlap in overlaps:
+        a, b = by_intervention[overlap.first_id], by_intervention[overlap.second_id]
+        if overlap.interaction is not None:
+            factors[a] *= overlap.interaction
+            factors[b] *= overlap.interaction
+            continue
+        smaller = a if abs(effects[a].central) <= abs(effects[b].central) else b
+        factors[smaller] *= 1.0 - overlap.shared_fraction
+    return [min(1.0, max(0.0, f)) for f in factors]
+
+
+def _counterfactual(target: Target, history: Sequence[float]) -> tuple[Counterfactual, str]:
+    """The target's declared counterfactual, or one fitted to the monthly history."""
+    if target.counterfactual == CounterfactualKind.LINEAR:
+        per_year = target.counterfactual_slope_per_year or 0.0
+        return (Counterfactual(level=target.baseline_value, slope=per_year / 12),
+                f"a declared trend of {per_year:+,g} a year from the baseline")
+    if target.counterfactual == CounterfactualKind.FITTED:
+        if target.metric.frequency == Frequency.MONTHLY and len(history) >= 12:
+            fitted = fit_counterfactual(list(history)[-36:], kind="linear")
+            # The fit's period 0 follows its last value; ours is that value's month.
+            return (replace(fitted, level=fitted.level - fitted.slope),
+                    f"a linear trend fitted to the {min(len(history), 36)} months to the "
+                    "baseline, with its uncertainty")
+        return (Counterfactual(level=target.baseline_value),
+                "flat at the baseline: too little monthly history to fit a trend")
+    return Counterfactual(level=target.baseline_value), "flat at the baseline (declared)"
+
+
+def trajectory(
+    session: Session, *, target: Target, draws: int = 10_000, seed: int | None = None
+) -> TrajectoryView:
+    """Project the target's metric monthly from its baseline to its deadline.
+
+    Counterfactual: the target's declared one (flat, or a linear trend per year from the
+    baseline), or a linear trend fitted to up to 36 months of history to the baseline (at
+    least 12). Effects: every intervention's estimate for this metric and area, adjusted for
+    optimism and overlaps; an intervention that started before the baseline counts from the
+    baseline on. Seeded by the target's id unless ``seed`` is given, so a page shows the same
+    figures every time.
+    """
+    baseline_month = target.baseline_period_end
+    periods = _months_between(baseline_month, target.deadline) + 1
+    months = tuple(_month_end(baseline_month.year + (baseline_month.month - 1 + t) // 12,
+                              (baseline_month.month - 1 + t) % 12 + 1) for t in range(periods))
+    history = session.scalars(
+        select(Observation.value)
+        .where(Observation.metric_id == target.metric_id,
+               Observation.area_id == target.area_id,
+               Observation.period_end <= target.baseline_period_end)
+        .order_by(Observation.period_end)
+    ).all()
+    counterfactual, described = _counterfactual(target, history)
+    rows = effects_on(session, metric_id=target.metric_id, area_id=target.area_id)
+    overlap = _overlap_factors(session, rows)
+    adjustments = [optimism(e.intervention) for e in rows]
+    effects = [
+        ProjectedEffect(
+            effect=distribution(e.distribution.value, central=e.central, low=e.low,
+                                high=e.high, level=e.interval_level),
+            start=_months_between(baseline_month, e.intervention.start),
+            lag=e.intervention.lag_months, ramp=e.intervention.ramp.value,
+            ramp_periods=max(1, e.intervention.ramp_months),
+            persistence=e.intervention.persistence.value,
+            half_life=e.intervention.half_life_months, overlap=overlap[i],
+            optimism=adjustments[i].factor,
+        )
+        for i, e in enumerate(rows)
+    ]
+    direction = target.target_value - target.baseline_value
+    higher = direction > 0 or (direction == 0 and target.metric.polarity
+                               != Polarity.LOWER_IS_BETTER)
+    result = project(counterfactual=counterfactual, effects=effects, periods=periods,
+                     target_value=target.target_value, target_period=periods - 1,
+                     higher_is_better=higher, seed=target.id if seed is None else seed,
+                     draws=draws)
+    return TrajectoryView(target=target, months=months,
+                          interventions=tuple(e.intervention for e in rows),
+                          optimism=tuple(adjustments), counterfactual=described,
+                          projection=result)

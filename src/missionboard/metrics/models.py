@@ -62,6 +62,14 @@ class ObservationStatus(enum.StrEnum):
     REVISED = "revised"
 
 
+class CounterfactualKind(enum.StrEnum):
+    """What the metric would do with no new action (the base of a trajectory)."""
+
+    FLAT = "flat"
+    LINEAR = "linear"
+    FITTED = "fitted"
+
+
 class Horizon(enum.StrEnum):
     SHORT = "short"
     LONG = "long"
@@ -230,6 +238,12 @@ class Target(Base):
     )
     rationale: Mapped[str] = mapped_column(Text, default="")
     baseline_illustrative: Mapped[bool] = mapped_column(Boolean, default=False)
+    counterfactual: Mapped[CounterfactualKind] = mapped_column(
+        str_enum(CounterfactualKind, name="counterfactual_kind"),
+        default=CounterfactualKind.FLAT, server_default=CounterfactualKind.FLAT.value,
+    )
+    #: For a linear counterfactual: the change per year with no new action.
+    counterfactual_slope_per_year: Mapped[float | None] = mapped_column(Float)
 
     metric: Mapped[Metric] = relationship(back_populates="targets")
     area: Mapped[Area] = relationship(lazy="joined")

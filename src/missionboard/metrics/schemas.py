@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from missionboard.analytics.paths import PathShape, TrackStatus
 from missionboard.analytics.periods import parse_period
 from missionboard.metrics.models import (
+    CounterfactualKind,
     Frequency,
     Horizon,
     MetricKind,
@@ -75,6 +76,8 @@ class TargetIn(BaseModel):
     rationale: str = ""
     milestones: list[MilestoneIn] = []
     baseline_illustrative: bool = False
+    counterfactual: CounterfactualKind = CounterfactualKind.FLAT
+    counterfactual_slope_per_year: float | None = None
 
     @field_validator("baseline_period")
     @classmethod
@@ -100,6 +103,10 @@ class TargetIn(BaseModel):
                                  "the deadline")
         if len({m.due for m in self.milestones}) != len(self.milestones):
             raise ValueError("two milestones fall on the same date")
+        if (self.counterfactual == CounterfactualKind.LINEAR) != (
+                self.counterfactual_slope_per_year is not None):
+            raise ValueError("give the change per year exactly when the counterfactual is a "
+                             "linear trend")
         return self
 
 

@@ -265,6 +265,8 @@ def _target_fields(session: Session, data: TargetIn) -> dict[str, object]:
         "baseline_label": period.label, "target_value": data.target_value,
         "deadline": data.deadline, "horizon": data.horizon, "shape": data.shape,
         "rationale": data.rationale, "baseline_illustrative": data.baseline_illustrative,
+        "counterfactual": data.counterfactual,
+        "counterfactual_slope_per_year": data.counterfactual_slope_per_year,
     }
 
 

@@ -16,6 +16,8 @@ from starlette.datastructures import UploadFile
 
 from missionboard.accounts import access
 from missionboard.accounts.models import User
+from missionboard.delivery import charts as delivery_charts
+from missionboard.delivery import service as delivery_service
 from missionboard.errors import FieldError, ValidationFailed, validate
 from missionboard.metrics import charts, service
 from missionboard.metrics.importer import import_observations
@@ -84,7 +86,18 @@ def metric_page(
     area_target = next((t for t in targets if selected and t.target.area_id == selected.id),
                        None)
     mission_ids = service.metric_mission_ids(metric)
+    trajectories = {}
+    for view in targets:
+        projected = delivery_service.trajectory(db, target=view.target)
+        actuals = service.series(db, metric_id=metric.id, area_id=view.target.area_id)
+        trajectories[view.target.id] = {
+            "view": projected,
+            "fan": delivery_charts.fan_chart(projected, required=view, actuals=actuals),
+            "waterfall": delivery_charts.waterfall(projected),
+            "rows": _trajectory_rows(projected, view),
+        }
     return render(request, "metrics/metric.html", {
+        "trajectories": trajectories,
         "metric": metric,
         "missions": service.public_missions(metric, include_drafts=drafts),
         "areas": areas, "area": selected, "observations": observations,
@@ -97,6 +110,21 @@ def metric_page(
         "can_edit": access.can_edit_metric(user, mission_ids),
         "can_publish_data": access.can_publish_data(user, metric.id, mission_ids),
     }, user=user)
+
+
+def _trajectory_rows(projected: delivery_service.TrajectoryView,
+                     required: service.TargetView) -> list[dict[str, Any]]:
+    """The fan chart's table: every sixth month and the deadline."""
+    p = projected.projection
+    last = len(projected.months) - 1
+    rows = []
+    for t, month in enumerate(projected.months):
+        if t % 6 and t != last:
+            continue
+        rows.append({"month": month, "required": required.path.value_at(month),
+                     **{f"p{round(q * 100)}": float(p.quantile(q)[t])
+                        for q in (0.1, 0.25, 0.5, 0.75, 0.9)}})
+    return rows
 
 
 def _download_rows(db: DB, metric: Metric, area: str | None) -> list[dict[str, Any]]:
@@ -270,6 +298,10 @@ def _target_values_of(target: Target) -> dict[str, Any]:
         "horizon": target.horizon.value, "shape": target.shape.value,
         "rationale": target.rationale,
         "milestones": "\n".join(f"{m.due.isoformat()}, {m.value:g}" for m in target.milestones),
+        "counterfactual": target.counterfactual.value,
+        "counterfactual_slope_per_year": (
+            "" if target.counterfactual_slope_per_year is None
+            else f"{target.counterfactual_slope_per_year:g}"),
     }
     return values
 
@@ -292,6 +324,8 @@ def _parse_target(values: dict[str, Any]) -> TargetIn:
         milestones.append({"due": due, "value": value})
     data = {k: v for k, v in values.items() if k != "milestones"}
     data["milestones"] = milestones
+    if not data.get("counterfactual_slope_per_year"):
+        data["counterfactual_slope_per_year"] = None
     try:
         parsed = validate(TargetIn, data)
     except ValidationFailed as exc:
@@ -316,7 +350,8 @@ def _target_form(request: Request, db: DB, user: User, *, metric: Metric,
 def new_target_form(request: Request, slug: str, db: DB, user: CurrentUser) -> Response:
     user, metric = _editable_metric(db, user, slug)
     return _target_form(request, db, user, metric=metric, target=None,
-                        values={"horizon": "short", "shape": "linear"})
+                        values={"horizon": "short", "shape": "linear",
+                                "counterfactual": "flat"})
 
 
 @router.post("/manage/metrics/{slug}/targets/new", response_class=HTMLResponse)
