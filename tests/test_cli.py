@@ -152,3 +152,21 @@ def test_users_set_password(cli_db: str) -> None:
         assert authenticate(s, email="c@example.org", password="another long password",
                             ip="127.0.0.1", max_failures=5, window_seconds=60) is not None
     engine.dispose()
+
+
+def test_trajectory_command(cli_db: str) -> None:
+    import json
+
+    assert runner.invoke(app, ["demo", "--no-serve", "--database-url", cli_db]).exit_code == 0
+    result = runner.invoke(app, ["trajectory", "nhs", "--draws", "2000", "--json",
+                                 "--database-url", cli_db])
+    assert result.exit_code == 0, result.output
+    (rtt,) = json.loads(result.stdout)
+    assert rtt["target_value"] == 92
+    assert len(rtt["contributions"]) == 4
+    assert 0 <= rtt["probability"] <= 1
+    table = runner.invoke(app, ["trajectory", "nhs", "--draws", "2000", "--database-url",
+                                cli_db])
+    assert "Chance of meeting the target" in table.output
+    missing = runner.invoke(app, ["trajectory", "no-such-mission", "--database-url", cli_db])
+    assert missing.exit_code == 1

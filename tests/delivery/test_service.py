@@ -13,6 +13,7 @@ from missionboard.delivery import service
 from missionboard.delivery.models import EvidenceKind, InterventionStatus
 from missionboard.delivery.schemas import InterventionIn
 from missionboard.errors import ValidationFailed
+from missionboard.metrics.models import CounterfactualKind
 from missionboard.missions.schemas import OrganisationIn
 from missionboard.missions.service import create_organisation
 from tests import factories
@@ -107,3 +108,55 @@ def test_unknown_metric_and_overlaps(session: Session) -> None:
         min(a.id, b.id), max(a.id, b.id), 0.4)
     with pytest.raises(ValidationFailed):
         service.set_overlap(session, first=a, second=a)
+
+
+def test_trajectory_matches_the_closed_form_for_one_certain_step(session: Session) -> None:
+    """Flat counterfactual at 60 plus one normal step effect, adjusted for optimism:
+    P(meet 90) = 1 − Φ((90 − 60 − f·μ) / (f·σ)), σ from the 90% interval."""
+    from scipy.stats import norm
+
+    w = factories.world(session)
+    create_organisation(session, data=OrganisationIn(slug="dhsc", name="DHSC",
+                                                     kind="central_department"))
+    service.save_intervention(session, mission=w.mission, data=_data(
+        start=dt.date(2024, 8, 1), lag_months=0, ramp="step", ramp_months=0,
+        evidence_kind="at_scale_evaluation",
+        effects=[{"metric_slug": "published-metric", "area_code": "E92000001",
+                  "central": 28.0, "low": 20.0, "high": 36.0, "interval_level": 0.9}]))
+    view = service.trajectory(session, target=w.target, draws=40_000, seed=7)
+    sigma = 8.0 / norm.ppf(0.95)
+    expected = 1 - norm.cdf((90 - 60 - 28) / sigma)
+    p = view.projection
+    assert p.probability == pytest.approx(expected, abs=4 * (expected * (1 - expected)
+                                                             / 40_000) ** 0.5)
+    assert p.expected_gap == pytest.approx(2.0, abs=0.2)
+    assert view.months[0] == dt.date(2024, 7, 31)
+    assert view.months[-1] == dt.date(2029, 3, 31)
+    assert p.contributions[0] == pytest.approx(28.0, rel=0.02)
+    same = service.trajectory(session, target=w.target, draws=40_000, seed=7)
+    assert same.projection.probability == p.probability
+    out = service.trajectory_out(view)
+    assert out.fan[-1].p10 <= out.fan[-1].p50 <= out.fan[-1].p90
+    assert [c.intervention for c in out.contributions] == ["more-scanners"]
+
+
+def test_declared_trend_and_optimism_move_the_projection(session: Session) -> None:
+    w = factories.world(session)
+    create_organisation(session, data=OrganisationIn(slug="dhsc", name="DHSC",
+                                                     kind="central_department"))
+    flat = service.trajectory(session, target=w.target, draws=2_000, seed=1)
+    assert flat.projection.mean[-1] == pytest.approx(60.0)
+    w.target.counterfactual = CounterfactualKind.LINEAR
+    w.target.counterfactual_slope_per_year = 2.4
+    session.flush()
+    trend = service.trajectory(session, target=w.target, draws=2_000, seed=1)
+    months = len(trend.months) - 1
+    assert trend.projection.mean[-1] == pytest.approx(60.0 + 0.2 * months)
+    service.save_intervention(session, mission=w.mission, data=_data(
+        start=dt.date(2024, 8, 1), ramp="step", ramp_months=0, lag_months=0,
+        evidence_kind="expert_judgement",
+        effects=[{"metric_slug": "published-metric", "area_code": "E92000001",
+                  "central": 10.0, "low": 10.0, "high": 10.0}]))
+    adjusted = service.trajectory(session, target=w.target, draws=2_000, seed=1)
+    # Expert judgement counts 10%: a certain 10-point estimate adds 1 point.
+    assert adjusted.projection.mean[-1] == pytest.approx(60.0 + 0.2 * months + 1.0)

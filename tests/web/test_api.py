@@ -694,3 +694,29 @@ def test_unknown_paths_and_methods_are_problems(api: TestClient) -> None:
     assert body["title"] == "Not found"
     problem(api.post(f"{API}/missions"), 405)
     problem(api.get(f"{API}/observations"), 405)
+
+
+def test_trajectories(api: TestClient, world: World, session: Session) -> None:
+    from missionboard.delivery.schemas import InterventionIn
+    from missionboard.delivery.service import save_intervention
+
+    save_intervention(session, mission=world.mission, data=InterventionIn(
+        slug="step-up", title="A step up", start=dt.date(2024, 8, 1),
+        evidence_kind="at_scale_evaluation", evidence_strength="strong",
+        effects=[{"metric_slug": PUBLISHED, "area_code": ENGLAND, "central": 25, "low": 20,
+                  "high": 30}]))
+    session.commit()
+    body = ok(api.get(f"{API}/metrics/{PUBLISHED}/trajectories?draws=2000&seed=3"))
+    (trajectory,) = body
+    assert trajectory["draws"] == 2000
+    assert trajectory["fan"][0]["month"] == "2024-07-31"
+    assert trajectory["fan"][-1]["month"] == "2029-03-31"
+    assert trajectory["contributions"][0]["intervention"] == "step-up"
+    # The sample mean of 2,000 draws (σ ≈ 3.9): within 5 standard errors of 25.
+    assert trajectory["contributions"][0]["mean_effect_at_deadline"] == pytest.approx(25, abs=0.45)
+    assert 0 < trajectory["probability"] < 1
+    again = ok(api.get(f"{API}/metrics/{PUBLISHED}/trajectories?draws=2000&seed=3"))
+    assert again == body
+    bad = api.get(f"{API}/metrics/{PUBLISHED}/trajectories?draws=5")
+    assert bad.status_code == 422
+    assert bad.headers["content-type"].startswith("application/problem+json")

@@ -30,8 +30,9 @@ target *y\\** at period *T*:
   extra effect Δ (signed like the effects: positive raises the metric) such that at least
   ⌈p·N⌉ of the N draws meet the target: Δ = y\\* − Y₍N−k₎ for higher-is-better and
   Δ = y\\* − Y₍k−1₎ for lower-is-better (order statistics from 0, k = ⌈p·N⌉), or 0 when the
-  probability is already at least *p*; Δ is nudged by the last bit so that the sum rounds onto
-  the target, so adding it as a certain effect and re-running reaches *p* exactly;
+  probability is already at least *p*; Δ is rounded away from zero to a float32 value (the
+  precision draws are stored in) and on until the boundary draw plus Δ rounds onto the
+  target, so that adding it as a certain effect and re-running reaches *p* exactly;
 - **waterfall**: each intervention's mean contribution at *T*, Ē[i]·s[i, T], where Ē[i] is the
   mean of its draws; they sum to the mean path minus the counterfactual's mean at *T*;
 - **sensitivity**: for each intervention, the change in probability when its uncertainty is
@@ -49,38 +50,45 @@ it as ``InterventionEffect.optimism``; it multiplies the distribution's central 
 its spread (see :meth:`Normal.adjusted` and the others).
 
 **Correlation.** Effects are independent unless a correlation matrix R is given: a Gaussian
-copula (Nelsen, *An Introduction to Copulas*, 2nd ed., 2006, §5.3). Each intervention's effect
-is a monotone transform of one standard normal Z (normal: μ + σZ; lognormal: m·exp(σZ);
-uniform and triangular: the inverse CDF of Φ(Z)), and the Zs are made correlated by the
+copula (Nelsen, *An Introduction to Copulas*, 2nd ed., 2006, §5.3). Each effect is a monotone
+transform of one score per draw: a standard normal score Z for normal (μ + σZ) and lognormal
+(m·exp(σZ)) effects, a uniform score U for uniform and triangular ones (the inverse CDF). The
+interventions that R correlates all take standard normal scores, made correlated by the
 Cholesky factor, Z ← L·Z with L·Lᵀ = R (Glasserman, *Monte Carlo Methods in Financial
-Engineering*, 2003, §2.3.3). R is the correlation of the normal scores: exactly the correlation
-of the effects when both are normal; for other marginals the rank correlation is
-(6/π)·arcsin(R/2).
+Engineering*, 2003, §2.3.3), and their uniform and triangular effects use U = Φ(Z). R is the
+correlation of the normal scores: exactly the correlation of the effects when both are normal;
+for other marginals the rank correlation is (6/π)·arcsin(R/2).
 
-**Seeding and common random numbers.** One integer seed. Intervention *i* draws its Z from
-``numpy.random.default_rng(SeedSequence(seed, spawn_key=(1, i)))`` and the counterfactual from
-``SeedSequence(seed, spawn_key=(0,))``: each has its own stream keyed by its position, so
+**Seeding and common random numbers.** One integer seed. Intervention *i* draws its scores
+from ``numpy.random.default_rng(SeedSequence(seed, spawn_key=(1, i)))`` and the counterfactual
+from ``SeedSequence(seed, spawn_key=(0,))``: each has its own stream keyed by its position, so
 adding an intervention at the end (or changing one) leaves every other intervention's draws and
-the counterfactual's unchanged, draw by draw. The total at the target period is accumulated in
-float64 in a fixed order (counterfactual, then interventions by position), so appending an
-intervention whose draws are all ≥ 0 can never lower a higher-is-better probability, and
-appending the additional effect needed reaches the stated probability exactly. Results are
-identical for the same inputs and seed on the same machine and library versions, whatever the
-number of threads (each thread works on whole rows or whole columns).
+the counterfactual's unchanged, draw by draw (with a correlation, up to the rounding of the
+Cholesky product). The total at the target period is accumulated in float64 in a fixed order
+(counterfactual, then interventions by position), so appending an intervention whose draws are
+all ≥ 0 can never lower a higher-is-better probability, and appending the additional effect
+needed as a certain effect reaches the stated probability exactly. Results are identical for the
+same inputs and seed on the same machine and library versions, whatever the number of threads
+(each thread works on whole rows or whole columns).
 
-**Precision.** Draws, means, the target-period total, the probability, gap, additional effect,
-waterfall and sensitivity are float64. Only the fan chart (quantiles and standard deviation per
-period) comes from a float32 copy of the effects multiplied in float32 (about 3× faster than
-float64 on this kind of machine). Its error against float64 arithmetic is bounded by
-(n + 2)·u·max_d (|C[d, t]| + Σᵢ |E[d, i]·s[i, t]|) with u = 2⁻²⁴ ≈ 6·10⁻⁸ and n interventions
-(Higham, *Accuracy and Stability of Numerical Algorithms*, 2002, §3.1); a quantile moves by no
+**Precision.** Each effect draw is computed in float32 (numpy's float32 normal and uniform
+generators, then the transform; correlated scores in float64) and stored as float32: a relative
+rounding of at most u = 2⁻²⁴ ≈ 6·10⁻⁸ per draw, far below the precision of any estimate and of
+any Monte Carlo result. Everything else at the target period — the total per draw, probability,
+gap, additional effect, waterfall and sensitivity — and the mean path are float64 arithmetic on
+the stored draws; the counterfactual is simulated in float64. The fan chart (quantiles and
+standard deviation per period) comes from a float32 matrix product (about 3× faster than float64
+on the 2-core development machine), whose error against float64 arithmetic on the same draws is
+at most (n + 2)·u·max_d (|C[d, t]| + Σᵢ |E[d, i]·s[i, t]|) for n interventions (Higham,
+*Accuracy and Stability of Numerical Algorithms*, 2nd ed., 2002, §3.1); a quantile moves by no
 more than the largest error of any draw. For 500 interventions that is at most 3·10⁻⁵ of the
-sum of the magnitudes — far inside the Monte Carlo error of a quantile.
+sum of the magnitudes: far inside the Monte Carlo error of a quantile.
 """
 
 from __future__ import annotations
 
 import math
+import operator
 import os
 import statistics
 from collections.abc import Callable, Iterable, Sequence
@@ -93,6 +101,7 @@ import numpy.typing as npt
 from scipy import special
 
 FloatArray = npt.NDArray[np.float64]
+Scores = npt.NDArray[np.float32] | npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
 Ramp = Literal["step", "linear", "s_curve"]
 Persistence = Literal["permanent", "decay"]
@@ -135,7 +144,7 @@ class Normal:
     sd: float = 0.0
 
     def __post_init__(self) -> None:
-        _check_finite(mean=self.mean, sd=self.sd)
+        _floats(self, "mean", "sd")
         if self.sd < 0:
             raise ValueError("the standard deviation cannot be negative")
 
@@ -155,10 +164,15 @@ class Normal:
         """Optimism adjustment: the mean times ``factor``; σ kept."""
         return replace(self, mean=self.mean * factor)
 
-    def fill(self, z: FloatArray) -> None:
+    def fill(self, z: Scores) -> None:
         """Turn standard normal scores ``z`` into effect draws, in place."""
         z *= self.sd
         z += self.mean
+
+    def draw(self, rng: np.random.Generator, out: npt.NDArray[np.float32]) -> None:
+        """Fill ``out`` with independent draws from ``rng`` (float32 normal scores)."""
+        rng.standard_normal(out=out, dtype=np.float32)
+        self.fill(out)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -173,7 +187,7 @@ class LogNormal:
     log_sd: float
 
     def __post_init__(self) -> None:
-        _check_finite(median=self.median, log_sd=self.log_sd)
+        _floats(self, "median", "log_sd")
         if self.median == 0:
             raise ValueError("a lognormal effect needs a non-zero median")
         if self.log_sd < 0:
@@ -212,11 +226,16 @@ class LogNormal:
         """Optimism adjustment: the median times ``factor``; the log σ (relative spread) kept."""
         return replace(self, median=self.median * factor)
 
-    def fill(self, z: FloatArray) -> None:
+    def fill(self, z: Scores) -> None:
         """Turn standard normal scores ``z`` into effect draws, in place."""
         z *= self.log_sd
         np.exp(z, out=z)
         z *= self.median
+
+    def draw(self, rng: np.random.Generator, out: npt.NDArray[np.float32]) -> None:
+        """Fill ``out`` with independent draws from ``rng`` (float32 normal scores)."""
+        rng.standard_normal(out=out, dtype=np.float32)
+        self.fill(out)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -233,7 +252,7 @@ class Triangular:
     high: float
 
     def __post_init__(self) -> None:
-        _check_finite(low=self.low, mode=self.mode, high=self.high)
+        _floats(self, "low", "mode", "high")
         if not self.low <= self.mode <= self.high:
             raise ValueError("a triangular effect needs low ≤ mode ≤ high")
 
@@ -256,25 +275,32 @@ class Triangular:
         return replace(self, low=self.low + shift, mode=self.mode + shift,
                        high=self.high + shift)
 
-    def fill(self, z: FloatArray) -> None:
+    def fill(self, z: Scores) -> None:
         """Turn standard normal scores ``z`` into effect draws, in place."""
         special.ndtr(z, out=z)
         self.fill_uniform(z)
 
-    def fill_uniform(self, u: FloatArray) -> None:
-        """Turn uniform scores ``u`` on [0, 1) into effect draws by the inverse CDF, in place."""
+    def draw(self, rng: np.random.Generator, out: npt.NDArray[np.float32]) -> None:
+        """Fill ``out`` with independent draws from ``rng`` (float32 uniform scores)."""
+        rng.random(out=out, dtype=np.float32)
+        self.fill_uniform(out)
+
+    def fill_uniform(self, u: Scores) -> None:
+        """Turn uniform scores ``u`` on [0, 1] into effect draws by the inverse CDF, in place."""
         width = self.high - self.low
         if width == 0:
             u.fill(self.low)
             return
-        left = u < (self.mode - self.low) / width
+        number = u.dtype.type
+        left = u < number((self.mode - self.low) / width)
         # √(u·w·(mode − low)) on the left of the mode, −√((1 − u)·w·(high − mode)) on the right.
         below, above = width * (self.mode - self.low), width * (self.high - self.mode)
-        u *= np.where(left, below, -above)
-        u += np.where(left, 0.0, above)
+        u *= np.where(left, number(below), number(-above))
+        u += np.where(left, number(0.0), number(above))
+        np.maximum(u, number(0.0), out=u)
         np.sqrt(u, out=u)
-        u *= np.where(left, 1.0, -1.0)
-        u += np.where(left, self.low, self.high)
+        u *= np.where(left, number(1.0), number(-1.0))
+        u += np.where(left, number(self.low), number(self.high))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -285,7 +311,7 @@ class Uniform:
     high: float
 
     def __post_init__(self) -> None:
-        _check_finite(low=self.low, high=self.high)
+        _floats(self, "low", "high")
         if self.high < self.low:
             raise ValueError("a uniform effect needs low ≤ high")
 
@@ -306,13 +332,18 @@ class Uniform:
         shift = (factor - 1.0) * self.central
         return replace(self, low=self.low + shift, high=self.high + shift)
 
-    def fill(self, z: FloatArray) -> None:
+    def fill(self, z: Scores) -> None:
         """Turn standard normal scores ``z`` into effect draws, in place."""
         special.ndtr(z, out=z)
         self.fill_uniform(z)
 
-    def fill_uniform(self, u: FloatArray) -> None:
-        """Turn uniform scores ``u`` on [0, 1) into effect draws, in place."""
+    def draw(self, rng: np.random.Generator, out: npt.NDArray[np.float32]) -> None:
+        """Fill ``out`` with independent draws from ``rng`` (float32 uniform scores)."""
+        rng.random(out=out, dtype=np.float32)
+        self.fill_uniform(out)
+
+    def fill_uniform(self, u: Scores) -> None:
+        """Turn uniform scores ``u`` on [0, 1] into effect draws, in place."""
         u *= self.high - self.low
         u += self.low
 
@@ -386,6 +417,11 @@ class InterventionEffect:
     optimism: float = 1.0
 
     def __post_init__(self) -> None:
+        _floats(self, "overlap", "optimism")
+        for name in ("start", "lag", "ramp_periods"):
+            object.__setattr__(self, name, operator.index(getattr(self, name)))
+        if self.half_life is not None:
+            _floats(self, "half_life")
         if self.lag < 0:
             raise ValueError("the lag cannot be negative")
         if self.ramp not in ("step", "linear", "s_curve"):
@@ -479,10 +515,11 @@ class Counterfactual:
     noise: NoiseKind = "iid"
 
     def __post_init__(self) -> None:
-        _check_finite(level=self.level, slope=self.slope, level_sd=self.level_sd,
-                      slope_sd=self.slope_sd, noise_sd=self.noise_sd,
-                      level_slope_correlation=self.level_slope_correlation)
-        _check_finite(**{f"season[{j}]": v for j, v in enumerate(self.season)})
+        _floats(self, "level", "slope", "level_sd", "slope_sd", "level_slope_correlation",
+                "noise_sd")
+        season = tuple(float(v) for v in self.season)
+        _check_finite(**{f"season[{j}]": v for j, v in enumerate(season)})
+        object.__setattr__(self, "season", season)
         if min(self.level_sd, self.slope_sd, self.noise_sd) < 0:
             raise ValueError("standard deviations cannot be negative")
         if not -1.0 <= self.level_slope_correlation <= 1.0:
@@ -731,7 +768,7 @@ def project(
     )
 
 
-#: Draws are generated and transformed in blocks of this many values (a cache-sized buffer).
+#: The target-period total is accumulated over blocks of this many draws (cache-sized).
 _BLOCK = 16_384
 
 
@@ -757,21 +794,10 @@ class _Draws:
             return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1, i)))
 
         def independent_rows(rows: range) -> None:
-            buffer = np.empty(min(_BLOCK, draws))
             for i in rows:
-                if i in in_copula:
-                    continue
-                rng, dist = stream(i), distributions[i]
-                for start in range(0, draws, _BLOCK):
-                    block = buffer[:min(_BLOCK, draws - start)]
-                    if isinstance(dist, Uniform | Triangular):
-                        rng.random(out=block)
-                        dist.fill_uniform(block)
-                    else:
-                        rng.standard_normal(out=block)
-                        dist.fill(block)
-                    sim.effects[i, start:start + block.size] = block
-                sim.means[i] = sim.effects[i].mean(dtype=np.float64)
+                if i not in in_copula:
+                    distributions[i].draw(stream(i), sim.effects[i])
+                    sim.means[i] = sim.effects[i].mean(dtype=np.float64)
 
         def copula_scores(rows: range) -> None:
             for j in rows:
@@ -974,6 +1000,14 @@ def _check_arguments(*, periods: int, target_period: int, draws: int, seed: int,
         raise ValueError("the required probability must be between 0 and 1")
     if not levels or any(not 0.0 <= q <= 1.0 for q in levels):
         raise ValueError("quantile levels lie between 0 and 1")
+
+
+def _floats(instance: object, *names: str) -> None:
+    """Store the named fields of a frozen dataclass as finite Python floats."""
+    for name in names:
+        value = float(getattr(instance, name))
+        _check_finite(**{name: value})
+        object.__setattr__(instance, name, value)
 
 
 def _check_finite(**values: float) -> None:

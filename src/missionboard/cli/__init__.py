@@ -259,6 +259,56 @@ def _print_errors(exc: ValidationFailed) -> None:
 
 
 @app.command()
+def trajectory(
+    mission: Annotated[str, typer.Argument(help="The mission's short name, e.g. nhs.")],
+    draws: Annotated[int, typer.Option(min=100, max=1_000_000,
+                                       help="Monte Carlo draws.")] = 10_000,
+    seed: Annotated[int | None, typer.Option(help="Default: each target's id.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    database_url: DatabaseOption = None,
+) -> None:
+    """Does the strategy add up? Each target's projection from the mission's interventions."""
+    import json
+
+    from missionboard.delivery import service as delivery
+    from missionboard.missions import service as missions
+
+    with _unit_of_work(_settings(database_url)) as session:
+        try:
+            found = missions.get_mission(session, slug=mission, include_drafts=True)
+        except DomainError as exc:
+            raise _fail(exc.detail) from None
+        targets = [t for o in found.outcomes for m in o.metrics for t in m.targets]
+        results = []
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      console=err_console, transient=True) as progress:
+            task = progress.add_task("Projecting targets", total=len(targets))
+            for target in dict.fromkeys(targets):
+                results.append(delivery.trajectory_out(
+                    delivery.trajectory(session, target=target, draws=draws, seed=seed)))
+                progress.advance(task)
+    if as_json:
+        print(json.dumps([r.model_dump(mode="json") for r in results], indent=1))  # noqa: T201
+        return
+    for r in results:
+        table = Table(title=f"{r.metric} ({r.area_code}): {r.target_value:,g} by {r.deadline}",
+                      caption=f"Counterfactual: {r.counterfactual}; {r.draws:,} draws")
+        table.add_column("Intervention")
+        table.add_column("Mean effect at the deadline", justify="right")
+        table.add_column("Counted", justify="right")
+        table.add_column("Sensitivity", justify="right")
+        for c in r.contributions:
+            table.add_row(c.title, f"{c.mean_effect_at_deadline:,.1f}",
+                          f"{c.optimism_factor:.0%}", f"{c.sensitivity * 100:+.1f} points")
+        console.print(table)
+        needed = (f"{r.additional_effect_needed:,.1f} more"
+                  if r.additional_effect_needed > 0 else "nothing more: it adds up")
+        console.print(f"Chance of meeting the target: [bold]{r.probability:.1%}[/]; expected "
+                      f"gap {r.expected_gap:,.1f}; for an {r.required_probability:.0%} "
+                      f"chance: {needed}.\n")
+
+
+@app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,

@@ -83,3 +83,39 @@ class InterventionIn(BaseModel):
         if len(set(keys)) != len(keys):
             raise ValueError("give one estimate per metric and area")
         return self
+
+
+class FanPointOut(BaseModel):
+    month: dt.date
+    p10: float
+    p25: float
+    p50: float
+    p75: float
+    p90: float
+    mean: float
+
+
+class ContributionOut(BaseModel):
+    intervention: str
+    title: str
+    mean_effect_at_deadline: float
+    optimism_factor: float
+    sensitivity: float
+
+
+class TrajectoryOut(BaseModel):
+    """A target's projection: fan chart, chance, gap, effect needed, waterfall, sensitivity."""
+
+    target_id: int
+    metric: str
+    area_code: str
+    target_value: float
+    deadline: dt.date
+    counterfactual: str
+    draws: int
+    probability: float
+    expected_gap: float
+    required_probability: float
+    additional_effect_needed: float
+    fan: list[FanPointOut]
+    contributions: list[ContributionOut]

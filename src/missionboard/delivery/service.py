@@ -36,7 +36,12 @@ from missionboard.delivery.models import (
     InterventionEffect,
     InterventionOverlap,
 )
-from missionboard.delivery.schemas import InterventionIn
+from missionboard.delivery.schemas import (
+    ContributionOut,
+    FanPointOut,
+    InterventionIn,
+    TrajectoryOut,
+)
 from missionboard.errors import FieldError, NotFound, ValidationFailed
 from missionboard.metrics import service as metrics_service
 from missionboard.metrics.models import (
@@ -284,3 +289,28 @@ def trajectory(
                           interventions=tuple(e.intervention for e in rows),
                           optimism=tuple(adjustments), counterfactual=described,
                           projection=result)
+
+
+def trajectory_out(view: TrajectoryView) -> TrajectoryOut:
+    """The projection as plain data (the API and the CLI's JSON)."""
+    p = view.projection
+    q = {level: p.quantile(level) for level in (0.1, 0.25, 0.5, 0.75, 0.9)}
+    return TrajectoryOut(
+        target_id=view.target.id, metric=view.target.metric.slug,
+        area_code=view.target.area.code, target_value=view.target.target_value,
+        deadline=view.target.deadline, counterfactual=view.counterfactual, draws=p.draws,
+        probability=p.probability, expected_gap=p.expected_gap,
+        required_probability=p.required_probability,
+        additional_effect_needed=p.additional_effect_needed,
+        fan=[FanPointOut(month=m, p10=q[0.1][t], p25=q[0.25][t], p50=q[0.5][t],
+                         p75=q[0.75][t], p90=q[0.9][t], mean=float(p.mean[t]))
+             for t, m in enumerate(view.months)],
+        contributions=[
+            ContributionOut(intervention=view.interventions[i].slug,
+                            title=view.interventions[i].title,
+                            mean_effect_at_deadline=float(p.contributions[i]),
+                            optimism_factor=view.optimism[i].factor,
+                            sensitivity=float(p.sensitivity[i]))
+            for i in p.sensitivity_ranking
+        ],
+    )

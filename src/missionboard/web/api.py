@@ -25,6 +25,8 @@ from missionboard.accounts import service as accounts_service
 from missionboard.accounts.models import User
 from missionboard.config import Settings
 from missionboard.db.session import unit_of_work
+from missionboard.delivery import service as delivery_service
+from missionboard.delivery.schemas import TrajectoryOut
 from missionboard.errors import DomainError, FieldError, NotAuthenticated, ValidationFailed
 from missionboard.metrics import service as metrics_service
 from missionboard.metrics.importer import import_records
@@ -426,6 +428,23 @@ def list_targets(slug: str, db: DB, caller: Caller) -> TargetList:
     metric = metrics_service.get_metric(db, slug=slug, include_drafts=drafts)
     views = [metrics_service.target_view(db, target=t) for t in metric.targets]
     return TargetList(items=[_target_out(v, metric) for v in views])
+
+
+@router.get("/metrics/{slug}/trajectories", response_model=list[TrajectoryOut],
+            tags=["metrics"], responses=_problems(404))
+def list_trajectories(
+    slug: str, db: DB, caller: Caller,
+    draws: Annotated[int, Query(ge=100, le=100_000, description="Monte Carlo draws")] = 10_000,
+    seed: Annotated[int | None, Query(ge=0, description="Default: the target's id")] = None,
+) -> list[TrajectoryOut]:
+    """Each target's projection: fan chart (10/25/50/75/90%), the chance of meeting it, the
+    expected gap, the additional effect needed for an 80% chance, and each intervention's
+    contribution and sensitivity."""
+    drafts = access.can_view_drafts(caller)
+    metric = metrics_service.get_metric(db, slug=slug, include_drafts=drafts)
+    return [delivery_service.trajectory_out(
+        delivery_service.trajectory(db, target=t, draws=draws, seed=seed))
+        for t in metric.targets]
 
 
 # The change record, areas ------------------------------------------------------------------
