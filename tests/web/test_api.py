@@ -104,6 +104,7 @@ def test_openapi_document_lists_every_endpoint(api: TestClient) -> None:
     assert set(doc["paths"]) == {
         "/missions", "/missions/{slug}", "/missions/{slug}/outcomes", "/metrics",
         "/metrics/{slug}", "/metrics/{slug}/observations", "/metrics/{slug}/targets",
+        "/metrics/{slug}/trajectories",
         "/changes", "/areas", "/observations",
     }
     assert set(doc["paths"]["/observations"]) == {"post"}

@@ -45,9 +45,12 @@ target *y\\** at period *T*:
 units' interventions at scale averaged 1.4 percentage points against 8.7 in published academic
 trials (DellaVigna and Linos, "RCTs to Scale", *Econometrica* 90(1), 2022, 81–116); HM
 Treasury's Green Book supplementary guidance on optimism bias sets the corresponding uplifts for
-costs and durations. The caller chooses the factor (by the strength of the evidence) and passes
-it as ``InterventionEffect.optimism``; it multiplies the distribution's central value and keeps
-its spread (see :meth:`Normal.adjusted` and the others).
+costs and durations. The caller chooses the factor f > 0 (by the strength of the evidence: the
+share of the estimate expected to survive at scale) and passes it as
+``InterventionEffect.optimism``; the effect is multiplied by it, E' = f·E: its central value,
+its interval and every draw (normal N(f·μ, (f·σ)²); lognormal median f·m with the same log σ;
+triangular and uniform limits and mode times f). The relative uncertainty is kept, a
+one-signed estimate stays one-signed, and the waterfall scales by f exactly.
 
 **Correlation.** Effects are independent unless a correlation matrix R is given: a Gaussian
 copula (Nelsen, *An Introduction to Copulas*, 2nd ed., 2006, §5.3). Each effect is a monotone
@@ -161,8 +164,8 @@ class Normal:
         return self.mean
 
     def adjusted(self, factor: float) -> Normal:
-        """Optimism adjustment: the mean times ``factor``; σ kept."""
-        return replace(self, mean=self.mean * factor)
+        """The effect times ``factor``: N(f·μ, (f·σ)²)."""
+        return replace(self, mean=self.mean * factor, sd=self.sd * factor)
 
     def fill(self, z: Scores) -> None:
         """Turn standard normal scores ``z`` into effect draws, in place."""
@@ -223,7 +226,7 @@ class LogNormal:
         return abs(self.median) * math.exp(s2 / 2.0) * math.sqrt(math.expm1(s2))
 
     def adjusted(self, factor: float) -> LogNormal:
-        """Optimism adjustment: the median times ``factor``; the log σ (relative spread) kept."""
+        """The effect times ``factor``: the median times f, the log σ unchanged."""
         return replace(self, median=self.median * factor)
 
     def fill(self, z: Scores) -> None:
@@ -270,10 +273,9 @@ class Triangular:
         return math.sqrt(max(0.0, (a * a + b * b + c * c - a * b - a * c - b * c) / 18.0))
 
     def adjusted(self, factor: float) -> Triangular:
-        """Optimism adjustment: the mode times ``factor``, the whole triangle shifted with it."""
-        shift = (factor - 1.0) * self.mode
-        return replace(self, low=self.low + shift, mode=self.mode + shift,
-                       high=self.high + shift)
+        """The effect times ``factor``: low, mode and high times f."""
+        return replace(self, low=self.low * factor, mode=self.mode * factor,
+                       high=self.high * factor)
 
     def fill(self, z: Scores) -> None:
         """Turn standard normal scores ``z`` into effect draws, in place."""
@@ -328,9 +330,8 @@ class Uniform:
         return (self.high - self.low) / math.sqrt(12.0)
 
     def adjusted(self, factor: float) -> Uniform:
-        """Optimism adjustment: the midpoint times ``factor``, the interval shifted with it."""
-        shift = (factor - 1.0) * self.central
-        return replace(self, low=self.low + shift, high=self.high + shift)
+        """The effect times ``factor``: low and high times f."""
+        return replace(self, low=self.low * factor, high=self.high * factor)
 
     def fill(self, z: Scores) -> None:
         """Turn standard normal scores ``z`` into effect draws, in place."""
@@ -402,8 +403,8 @@ class InterventionEffect:
       (a shared-population discount or an interaction factor, chosen by the caller).
 
     ``start`` is a period index (0 = the first projected period; negative for an intervention
-    already under way). ``optimism`` multiplies the central value of ``effect`` (see the
-    module docstring).
+    already under way). ``optimism`` multiplies the effect, E' = f·E (see the module
+    docstring).
     """
 
     effect: Distribution
@@ -720,14 +721,15 @@ def project(
 
     ``periods`` periods from 0; ``target_period`` is the deadline's index. ``correlation`` is
     an optional n × n correlation matrix of the effects' normal scores (positive definite).
-    ``threads`` (default: the number of CPUs) splits the work; the results do not depend on it.
+    ``threads`` (default: the CPUs this process may use) splits the work; the results do not
+    depend on it.
     """
     _check_arguments(periods=periods, target_period=target_period, draws=draws, seed=seed,
                      required_probability=required_probability, levels=quantile_levels)
     _check_finite(target_value=target_value)
     copula = _copula(correlation, len(effects))
     shapes = shape_matrix(effects, periods)
-    workers = max(1, threads if threads is not None else (os.cpu_count() or 1))
+    workers = max(1, threads if threads is not None else _cpus())
     sign = 1.0 if higher_is_better else -1.0
     with ThreadPoolExecutor(max_workers=workers) as pool:
         future = pool.submit(_simulate_counterfactual, counterfactual, seed=seed, draws=draws,
@@ -783,7 +785,7 @@ class _Draws:
     def generate(cls, distributions: Sequence[Distribution], *, seed: int, draws: int,
                  copula: tuple[IntArray, FloatArray] | None, pool: ThreadPoolExecutor,
                  workers: int) -> _Draws:
-        """Each row from its own stream; uniform scores unless the row is in a copula."""
+        """Row i from its own stream, SeedSequence(seed, spawn_key=(1, i)) (module docstring)."""
         n = len(distributions)
         sim = cls(np.empty((n, draws), dtype=np.float32), np.empty(n))
         involved = copula[0] if copula is not None else np.empty(0, dtype=np.intp)
@@ -1014,6 +1016,13 @@ def _check_finite(**values: float) -> None:
     for name, value in values.items():
         if not math.isfinite(value):
             raise ValueError(f"{name} must be a finite number, not {value}")
+
+
+def _cpus() -> int:
+    """The CPUs this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
 
 
 def _chunks(count: int, parts: int) -> list[range]:

@@ -7,12 +7,14 @@ from their formulas written out with the standard library, the closed form of a 
 with normal effects, and the regression prediction variance from statsmodels' OLS.
 """
 
+# ruff: noqa: T201  (a reference script: printing its values is its job)
+
 from __future__ import annotations
 
 import math
 
 import numpy as np
-import statsmodels.api as sm
+import statsmodels.api as sm  # type: ignore[import-untyped]
 from scipy import stats
 
 
@@ -36,7 +38,8 @@ def main() -> None:
 
     print("\n# shapes over 8 periods")
     print("step, start 2, lag 3:", [1.0 if t - 5 + 1 >= 1 else 0.0 for t in range(8)])
-    print("linear over 4, start 0, lag 1:", [min(1.0, max(0.0, (t - 1 + 1) / 4)) for t in range(8)])
+    print("linear over 4, start 0, lag 1:",
+          [min(1.0, max(0.0, (t - 1 + 1) / 4)) for t in range(8)])
     print("s_curve over 4, start 1:", [s_curve(t - 1 + 1, 4) for t in range(8)])
     print("step decaying, half-life 2, start 0:",
           [2.0 ** (-max(0.0, t + 1 - 1) / 2) for t in range(8)])
@@ -55,8 +58,9 @@ def main() -> None:
     print(f"P(Y[11] <= 55) = {float(stats.norm.cdf(55, loc=mean, scale=sd))!r}")
     corr = np.array([[1.0, 0.6, -0.3], [0.6, 1.0, 0.2], [-0.3, 0.2, 1.0]])
     cov = corr * np.outer(sds, sds)
-    print(f"with correlation: sd at t=11 {math.sqrt(cov.sum())!r}, "
-          f"P(Y[11] >= 55) = {float(stats.norm.sf(55, loc=mean, scale=math.sqrt(cov.sum())))!r}")
+    sd = math.sqrt(cov.sum())
+    print(f"with correlation: sd at t=11 {sd!r}, "
+          f"P(Y[11] >= 55) = {float(stats.norm.sf(55, loc=mean, scale=sd))!r}")
 
     print("\n# OLS trend on y = 5 + 0.3x + e (x = -40 … -1), e from default_rng(11): the")
     print("# prediction standard error (se_obs) at x = 0, 5, 23 from statsmodels")
