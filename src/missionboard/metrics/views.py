@@ -34,18 +34,21 @@ from missionboard.metrics.models import (
 from missionboard.metrics.schemas import MetricIn, TargetIn
 from missionboard.missions import service as missions_service
 from missionboard.missions.models import Outcome
-from missionboard.web.deps import DB, CurrentUser, csrf_protect, flash, form_errors, render
+from missionboard.web.deps import (
+    DB,
+    CurrentUser,
+    csrf_protect,
+    flash,
+    form_errors,
+    form_values,
+    render,
+)
 
 router = APIRouter(dependencies=[Depends(csrf_protect)])
 
 DOWNLOAD_COLUMNS = ("metric", "area_code", "area_name", "period", "period_start", "period_end",
                     "value", "numerator", "denominator", "lower", "upper", "status",
                     "release_date", "illustrative")
-
-
-async def _form(request: Request) -> dict[str, Any]:
-    form = await request.form()
-    return {k: v for k, v in form.items() if k != "csrf_token" and isinstance(v, str)}
 
 
 def _row(o: Observation, metric: Metric) -> dict[str, Any]:
@@ -275,7 +278,7 @@ async def edit_metric(request: Request, slug: str, db: DB, user: CurrentUser) ->
 @router.post("/manage/metrics/{slug}/status", response_class=HTMLResponse)
 async def metric_status(request: Request, slug: str, db: DB, user: CurrentUser) -> Response:
     user, metric = _editable_metric(db, user, slug)
-    values = await _form(request)
+    values = await form_values(request)
     try:
         status = PublicationStatus(values.get("status", ""))
     except ValueError:
@@ -357,7 +360,7 @@ def new_target_form(request: Request, slug: str, db: DB, user: CurrentUser) -> R
 @router.post("/manage/metrics/{slug}/targets/new", response_class=HTMLResponse)
 async def create_target(request: Request, slug: str, db: DB, user: CurrentUser) -> Response:
     user, metric = _editable_metric(db, user, slug)
-    values = await _form(request)
+    values = await form_values(request)
     try:
         service.create_target(db, metric=metric, data=_parse_target(values))
     except ValidationFailed as exc:
@@ -383,7 +386,7 @@ async def edit_target(
 ) -> Response:
     user, metric = _editable_metric(db, user, slug)
     target = service.get_target(db, metric=metric, target_id=target_id)
-    values = await _form(request)
+    values = await form_values(request)
     try:
         service.update_target(db, target=target, data=_parse_target(values), actor=user,
                               reason=values.get("reason"))

@@ -20,14 +20,17 @@ from missionboard.missions.models import (
     OrganisationKind,
 )
 from missionboard.missions.schemas import BoardMemberIn, ContributionIn, MissionIn, OutcomeIn
-from missionboard.web.deps import DB, CurrentUser, csrf_protect, flash, form_errors, render
+from missionboard.web.deps import (
+    DB,
+    CurrentUser,
+    csrf_protect,
+    flash,
+    form_errors,
+    form_values,
+    render,
+)
 
 router = APIRouter(dependencies=[Depends(csrf_protect)])
-
-
-async def _form(request: Request) -> dict[str, Any]:
-    form = await request.form()
-    return {k: v for k, v in form.items() if k != "csrf_token" and isinstance(v, str)}
 
 
 def _headline(db: DB, mission: Mission, *, include_drafts: bool) -> list[dict[str, Any]]:
@@ -109,7 +112,7 @@ def new_mission_form(request: Request, user: CurrentUser) -> Response:
 async def create_mission(request: Request, db: DB, user: CurrentUser) -> Response:
     user = access.require_user(user)
     access.require(access.can_create_mission(user), "create missions")
-    values = await _form(request)
+    values = await form_values(request)
     try:
         mission = service.create_mission(db, data=validate(MissionIn, values))
     except ValidationFailed as exc:
@@ -139,7 +142,7 @@ def edit_mission_form(request: Request, slug: str, db: DB, user: CurrentUser) ->
 @router.post("/manage/missions/{slug}/edit", response_class=HTMLResponse)
 async def edit_mission(request: Request, slug: str, db: DB, user: CurrentUser) -> Response:
     user, mission = _editable_mission(db, user, slug)
-    values = await _form(request)
+    values = await form_values(request)
     values["slug"] = mission.slug
     try:
         service.update_mission(db, mission=mission, data=validate(MissionIn, values),
@@ -153,7 +156,7 @@ async def edit_mission(request: Request, slug: str, db: DB, user: CurrentUser) -
 @router.post("/manage/missions/{slug}/status", response_class=HTMLResponse)
 async def mission_status(request: Request, slug: str, db: DB, user: CurrentUser) -> Response:
     user, mission = _editable_mission(db, user, slug)
-    values = await _form(request)
+    values = await form_values(request)
     try:
         status = MissionStatus(values.get("status", ""))
     except ValueError:
@@ -178,7 +181,7 @@ def new_outcome_form(request: Request, slug: str, db: DB, user: CurrentUser) -> 
 @router.post("/manage/missions/{slug}/outcomes/new", response_class=HTMLResponse)
 async def create_outcome(request: Request, slug: str, db: DB, user: CurrentUser) -> Response:
     user, mission = _editable_mission(db, user, slug)
-    values = await _form(request)
+    values = await form_values(request)
     try:
         service.add_outcome(db, mission=mission, data=validate(OutcomeIn, values))
     except ValidationFailed as exc:
@@ -207,7 +210,7 @@ async def edit_outcome(
 ) -> Response:
     user, mission = _editable_mission(db, user, slug)
     outcome = service.get_outcome(db, mission=mission, slug=outcome_slug)
-    values = await _form(request)
+    values = await form_values(request)
     values["slug"] = outcome.slug
     try:
         service.update_outcome(db, outcome=outcome, data=validate(OutcomeIn, values))
@@ -235,7 +238,7 @@ def board_form(request: Request, slug: str, db: DB, user: CurrentUser) -> Respon
 @router.post("/manage/missions/{slug}/board", response_class=HTMLResponse)
 async def add_board_member(request: Request, slug: str, db: DB, user: CurrentUser) -> Response:
     user, mission = _editable_mission(db, user, slug)
-    values = await _form(request)
+    values = await form_values(request)
     try:
         service.add_board_member(db, mission=mission,
                                  data=validate(BoardMemberIn, _member_values(values)))
@@ -275,7 +278,7 @@ async def edit_board_member(
 ) -> Response:
     user, mission = _editable_mission(db, user, slug)
     member = service.get_board_member(db, mission=mission, member_id=member_id)
-    values = await _form(request)
+    values = await form_values(request)
     try:
         service.update_board_member(db, mission=mission, member=member,
                                     data=validate(BoardMemberIn, _member_values(values)))
@@ -300,7 +303,7 @@ def remove_board_member(
 @router.post("/manage/missions/{slug}/organisations", response_class=HTMLResponse)
 async def add_contribution(request: Request, slug: str, db: DB, user: CurrentUser) -> Response:
     user, mission = _editable_mission(db, user, slug)
-    values = await _form(request)
+    values = await form_values(request)
     try:
         service.add_contribution(db, mission=mission, data=validate(ContributionIn, values))
     except ValidationFailed as exc:

@@ -81,6 +81,12 @@ async def csrf_protect(request: Request) -> AsyncIterator[None]:
         await form.close()
 
 
+async def form_values(request: Request) -> dict[str, Any]:
+    """The submitted form's text fields, without the CSRF token."""
+    form = await request.form()
+    return {k: v for k, v in form.items() if k != "csrf_token" and isinstance(v, str)}
+
+
 def render(
     request: Request, template: str, context: Mapping[str, Any] | None = None, *,
     status_code: int = 200, user: User | None = None,
