@@ -332,3 +332,7 @@ def test_every_mission_has_interventions_with_illustrative_estimates(
             assert intervention.evidence_reference.startswith("Illustrative")
     rtt = only_target(session, RTT)
     assert len(effects_on(session, metric_id=rtt.metric_id, area_id=rtt.area_id)) == 4
+    with_plans = [i for m in list_missions(session, include_drafts=False)
+                  for i in list_interventions(session, mission=m) if i.plan]
+    assert len(with_plans) == 2
+    assert all(len(i.chain) >= 3 for i in with_plans)

@@ -232,9 +232,11 @@ def load_demo(session: Session, *, admin_email: str, admin_password: str) -> Dem
 def _create_interventions(session: Session, *, missions_by_slug: Mapping[str, Mission]) -> int:
     """The illustrative interventions in ``interventions.toml``, through the service."""
     from missionboard.delivery import service as delivery
-    from missionboard.delivery.schemas import InterventionIn
+    from missionboard.delivery.models import Intervention
+    from missionboard.delivery.schemas import ChainLinkIn, InterventionIn, PlanItemIn
 
     data = tomllib.loads((_DATA / "interventions.toml").read_text(encoding="utf-8"))
+    saved: dict[str, Intervention] = {}
     for item in data["interventions"]:
         spec = dict(item)
         mission = missions_by_slug[spec.pop("mission")]
@@ -248,8 +250,16 @@ def _create_interventions(session: Session, *, missions_by_slug: Mapping[str, Mi
         ]
         spec["evidence_reference"] = ("Illustrative estimate for the demonstration, not an "
                                       "official figure.")
-        delivery.save_intervention(session, mission=mission,
-                                   data=InterventionIn.model_validate(spec))
+        saved[spec["slug"]] = delivery.save_intervention(
+            session, mission=mission, data=InterventionIn.model_validate(spec))
+    for plan in data.get("plans", []):
+        intervention = saved[plan["intervention"]]
+        delivery.set_chain(session, intervention=intervention, links=[
+            ChainLinkIn(organisation_slug=link.get("organisation"), role=link["role"])
+            for link in plan["chain"]])
+        for item in plan["items"]:
+            delivery.add_plan_item(session, intervention=intervention,
+                                   data=PlanItemIn.model_validate(item))
     return len(data["interventions"])
 
 

@@ -160,3 +160,41 @@ def test_declared_trend_and_optimism_move_the_projection(session: Session) -> No
     adjusted = service.trajectory(session, target=w.target, draws=2_000, seed=1)
     # Expert judgement counts 10%: a certain 10-point estimate adds 1 point.
     assert adjusted.projection.mean[-1] == pytest.approx(60.0 + 0.2 * months + 1.0)
+
+
+def test_plan_states_follow_status_and_dates(session: Session) -> None:
+    from missionboard.delivery.schemas import ChainLinkIn, PlanItemIn
+
+    w = factories.world(session)
+    create_organisation(session, data=OrganisationIn(slug="dhsc", name="DHSC",
+                                                     kind="central_department"))
+    intervention = service.save_intervention(session, mission=w.mission, data=_data())
+    today = dt.date(2026, 6, 1)
+
+    def item(due: dt.date, status: str = "not_started", done: dt.date | None = None
+             ) -> service.PlanState:
+        added = service.add_plan_item(session, intervention=intervention, data=PlanItemIn(
+            kind="action", title="Do it", owner="Someone", due=due, status=status,
+            completed_on=done))
+        return service.plan_state(added, today=today)
+
+    assert item(dt.date(2026, 5, 31)) == service.PlanState.OVERDUE
+    assert item(dt.date(2026, 5, 31), "in_progress") == service.PlanState.OVERDUE
+    assert item(dt.date(2026, 5, 1), "done", dt.date(2026, 5, 2)) == service.PlanState.DONE
+    assert item(dt.date(2026, 5, 1), "dropped") == service.PlanState.DROPPED
+    assert item(dt.date(2026, 7, 1)) == service.PlanState.AT_RISK  # 30 days, not started
+    assert item(dt.date(2026, 7, 1), "in_progress") == service.PlanState.ON_TRACK
+    assert item(dt.date(2026, 7, 2)) == service.PlanState.ON_TRACK
+    summary = service.plan_summary([intervention], today=today)
+    assert summary[service.PlanState.OVERDUE] == 2
+    assert sum(summary.values()) == 7
+    with pytest.raises(ValidationError, match="completion date"):
+        PlanItemIn(kind="milestone", title="T", owner="O", due=today, status="done")
+
+    chain = service.set_chain(session, intervention=intervention, links=[
+        ChainLinkIn(organisation_slug="dhsc", role="Accountable lead"),
+        ChainLinkIn(role="Front line")])
+    assert [(c.position, c.role) for c in chain] == [(0, "Accountable lead"), (1, "Front line")]
+    again = service.set_chain(session, intervention=intervention, links=[
+        ChainLinkIn(role="Only link")])
+    assert [c.role for c in intervention.chain] == [c.role for c in again] == ["Only link"]

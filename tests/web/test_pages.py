@@ -259,3 +259,27 @@ def test_interventions_page_shows_estimates_and_the_optimism_adjustment(
     assert f"/missions/{world.mission.slug}/interventions" in client.get(
         f"/missions/{world.mission.slug}").text
     check_page(client.get(f"/missions/{world.draft_mission.slug}/interventions"), status=404)
+
+
+def test_interventions_page_shows_the_plan_and_chain(
+    client: TestClient, world: World, session: Session
+) -> None:
+    import datetime as dt
+
+    from missionboard.delivery.schemas import ChainLinkIn, InterventionIn, PlanItemIn
+    from missionboard.delivery.service import add_plan_item, save_intervention, set_chain
+
+    saved = save_intervention(session, mission=world.mission, data=InterventionIn(
+        slug="planned", title="A planned programme", start=dt.date(2025, 1, 1),
+        evidence_kind="pilot_trial", evidence_strength="moderate"))
+    add_plan_item(session, intervention=saved, data=PlanItemIn(
+        kind="milestone", title="Long overdue milestone", owner="The department",
+        due=dt.date(2020, 1, 1)))
+    set_chain(session, intervention=saved, links=[ChainLinkIn(role="Accountable minister"),
+                                                  ChainLinkIn(role="Local teams")])
+    session.commit()
+    html = check_page(client.get(f"/missions/{world.mission.slug}/interventions"))
+    assert "Long overdue milestone" in html
+    assert "govuk-tag--red\">Overdue" in html
+    assert html.index("Accountable minister") < html.index("Local teams")
+    assert "Overdue: <strong>1</strong>" in html

@@ -66,6 +66,18 @@ class EvidenceStrength(enum.StrEnum):
     VERY_LIMITED = "very_limited"
 
 
+class PlanItemKind(enum.StrEnum):
+    MILESTONE = "milestone"
+    ACTION = "action"
+
+
+class PlanItemStatus(enum.StrEnum):
+    NOT_STARTED = "not_started"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    DROPPED = "dropped"
+
+
 class Intervention(Base):
     """A policy, programme or project expected to move a mission's metrics."""
 
@@ -118,6 +130,14 @@ class Intervention(Base):
     budgets: Mapped[list[InterventionBudget]] = relationship(
         back_populates="intervention", cascade="all, delete-orphan",
         order_by="InterventionBudget.year",
+    )
+    plan: Mapped[list[PlanItem]] = relationship(
+        back_populates="intervention", cascade="all, delete-orphan",
+        order_by="(PlanItem.due, PlanItem.id)",
+    )
+    chain: Mapped[list[ChainLink]] = relationship(
+        back_populates="intervention", cascade="all, delete-orphan",
+        order_by="ChainLink.position",
     )
 
 
@@ -207,3 +227,45 @@ class InterventionOverlap(Base):
     shared_fraction: Mapped[float] = mapped_column(Float, default=0.0)
     interaction: Mapped[float | None] = mapped_column(Float)
     note: Mapped[str] = mapped_column(Text, default="")
+
+
+class PlanItem(Base):
+    """A milestone or action in an intervention's delivery plan, with its owner and date."""
+
+    __tablename__ = "plan_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    intervention_id: Mapped[int] = mapped_column(
+        ForeignKey("interventions.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[PlanItemKind] = mapped_column(str_enum(PlanItemKind, name="plan_item_kind"))
+    title: Mapped[str] = mapped_column(String(300))
+    owner: Mapped[str] = mapped_column(String(200))
+    due: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[PlanItemStatus] = mapped_column(
+        str_enum(PlanItemStatus, name="plan_item_status"), default=PlanItemStatus.NOT_STARTED
+    )
+    completed_on: Mapped[dt.date | None] = mapped_column(Date)
+
+    intervention: Mapped[Intervention] = relationship(back_populates="plan")
+
+
+class ChainLink(Base):
+    """One link of the delivery chain, from the accountable lead (position 0) to the front
+    line."""
+
+    __tablename__ = "chain_links"
+    __table_args__ = (UniqueConstraint("intervention_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    intervention_id: Mapped[int] = mapped_column(
+        ForeignKey("interventions.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="SET NULL")
+    )
+    role: Mapped[str] = mapped_column(String(300))
+
+    intervention: Mapped[Intervention] = relationship(back_populates="chain")
+    organisation: Mapped[Organisation | None] = relationship(lazy="joined")

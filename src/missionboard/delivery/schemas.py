@@ -13,6 +13,8 @@ from missionboard.delivery.models import (
     EvidenceStrength,
     InterventionStatus,
     Persistence,
+    PlanItemKind,
+    PlanItemStatus,
     Ramp,
 )
 from missionboard.missions.schemas import ShortText, Slug
@@ -119,3 +121,23 @@ class TrajectoryOut(BaseModel):
     additional_effect_needed: float
     fan: list[FanPointOut]
     contributions: list[ContributionOut]
+
+
+class PlanItemIn(BaseModel):
+    kind: PlanItemKind
+    title: ShortText
+    owner: ShortText
+    due: dt.date
+    status: PlanItemStatus = PlanItemStatus.NOT_STARTED
+    completed_on: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _completion(self) -> PlanItemIn:
+        if (self.status == PlanItemStatus.DONE) != (self.completed_on is not None):
+            raise ValueError("give the completion date exactly when the item is done")
+        return self
+
+
+class ChainLinkIn(BaseModel):
+    organisation_slug: str | None = None
+    role: ShortText

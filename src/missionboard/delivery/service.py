@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -30,16 +31,21 @@ from missionboard.analytics.projection import (
 )
 from missionboard.analytics.projection import InterventionEffect as ProjectedEffect
 from missionboard.delivery.models import (
+    ChainLink,
     EvidenceKind,
     Intervention,
     InterventionBudget,
     InterventionEffect,
     InterventionOverlap,
+    PlanItem,
+    PlanItemStatus,
 )
 from missionboard.delivery.schemas import (
+    ChainLinkIn,
     ContributionOut,
     FanPointOut,
     InterventionIn,
+    PlanItemIn,
     TrajectoryOut,
 )
 from missionboard.errors import FieldError, NotFound, ValidationFailed
@@ -173,6 +179,81 @@ def effects_on(session: Session, *, metric_id: int, area_id: int) -> list[Interv
         .options(selectinload(InterventionEffect.intervention))
         .order_by(InterventionEffect.id)
     ))
+
+
+# Delivery plans and chains ----------------------------------------------------------------
+
+#: An item not started this close to its due date is at risk.
+AT_RISK_WITHIN = dt.timedelta(days=30)
+
+
+class PlanState(enum.StrEnum):
+    """Where a plan item stands, derived from its status and dates."""
+
+    DONE = "done"
+    DROPPED = "dropped"
+    OVERDUE = "overdue"
+    AT_RISK = "at_risk"
+    ON_TRACK = "on_track"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+def plan_state(item: PlanItem, *, today: dt.date) -> PlanState:
+    """Done or dropped as recorded; otherwise overdue once the due date has passed, at risk
+    when it falls within :data:`AT_RISK_WITHIN` and work has not started, else on track."""
+    if item.status == PlanItemStatus.DONE:
+        return PlanState.DONE
+    if item.status == PlanItemStatus.DROPPED:
+        return PlanState.DROPPED
+    if item.due < today:
+        return PlanState.OVERDUE
+    if item.status == PlanItemStatus.NOT_STARTED and item.due - today <= AT_RISK_WITHIN:
+        return PlanState.AT_RISK
+    return PlanState.ON_TRACK
+
+
+def add_plan_item(session: Session, *, intervention: Intervention, data: PlanItemIn
+                  ) -> PlanItem:
+    item = PlanItem(**data.model_dump())
+    intervention.plan.append(item)
+    session.flush()
+    return item
+
+
+def update_plan_item(session: Session, *, item: PlanItem, data: PlanItemIn) -> PlanItem:
+    for key, value in data.model_dump().items():
+        setattr(item, key, value)
+    session.flush()
+    return item
+
+
+def set_chain(session: Session, *, intervention: Intervention, links: Sequence[ChainLinkIn]
+              ) -> list[ChainLink]:
+    """Replace the delivery chain: the accountable lead first, the front line last."""
+    chain = [
+        ChainLink(position=i, role=link.role,
+                  organisation=(missions_service.get_organisation(
+                      session, slug=link.organisation_slug) if link.organisation_slug else None))
+        for i, link in enumerate(links)
+    ]
+    intervention.chain = []
+    session.flush()
+    intervention.chain = chain
+    session.flush()
+    return chain
+
+
+def plan_summary(interventions: Sequence[Intervention], *, today: dt.date
+                 ) -> dict[PlanState, int]:
+    """How many plan items are in each state, across the interventions."""
+    counts = dict.fromkeys(PlanState, 0)
+    for intervention in interventions:
+        for item in intervention.plan:
+            counts[plan_state(item, today=today)] += 1
+    return counts
 
 
 # Trajectories --------------------------------------------------------------------------------
