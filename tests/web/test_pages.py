@@ -30,6 +30,8 @@ def test_mission_page_shows_board_outcomes_and_status(client: TestClient, world:
     assert world.metric.title in html
     # 70 at 2025-07 against a path from 60 (2024-07) to 90 (2029-03) that needs about 66.4.
     assert "On track" in html
+    # No interventions and a flat counterfactual at 60: no chance of reaching 90.
+    assert ">0%<span class=\"govuk-visually-hidden\"> chance of meeting the target" in html
 
 
 def test_draft_pages_are_invisible_to_the_public(client: TestClient, world: World) -> None:

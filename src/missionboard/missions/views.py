@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from missionboard.accounts import access
 from missionboard.accounts.models import User
+from missionboard.delivery import service as delivery_service
 from missionboard.errors import FieldError, ValidationFailed, validate
 from missionboard.metrics import service as metrics_service
 from missionboard.missions import service
@@ -33,8 +34,10 @@ from missionboard.web.deps import (
 router = APIRouter(dependencies=[Depends(csrf_protect)])
 
 
-def _headline(db: DB, mission: Mission, *, include_drafts: bool) -> list[dict[str, Any]]:
-    """Each outcome's metrics with their targets' status, for the mission page."""
+def _headline(db: DB, mission: Mission, *, include_drafts: bool,
+              with_chances: bool = False) -> list[dict[str, Any]]:
+    """Each outcome's metrics with their targets' status (and, on the mission page, the
+    projected chance of meeting each target)."""
     rows = []
     seen: set[int] = set()
     for outcome in mission.outcomes:
@@ -43,7 +46,10 @@ def _headline(db: DB, mission: Mission, *, include_drafts: bool) -> list[dict[st
                 continue
             seen.add(metric.id)
             views = [metrics_service.target_view(db, target=t) for t in metric.targets]
-            rows.append({"outcome": outcome, "metric": metric, "targets": views})
+            chances = ({t.id: delivery_service.trajectory(db, target=t).projection.probability
+                        for t in metric.targets} if with_chances else {})
+            rows.append({"outcome": outcome, "metric": metric, "targets": views,
+                         "chances": chances})
     return rows
 
 
@@ -66,7 +72,7 @@ def overview(request: Request, db: DB, user: CurrentUser) -> Response:
 def mission_page(request: Request, slug: str, db: DB, user: CurrentUser) -> Response:
     drafts = access.can_view_drafts(user)
     mission = service.get_mission(db, slug=slug, include_drafts=drafts)
-    headline = _headline(db, mission, include_drafts=drafts)
+    headline = _headline(db, mission, include_drafts=drafts, with_chances=True)
     metric_titles = {row["metric"].id: row["metric"].title for row in headline}
     return render(request, "missions/mission.html", {
         "mission": mission,
