@@ -241,8 +241,25 @@ class LogNormal:
         self.fill(out)
 
 
+class _InverseCdf:
+    """Draws for a distribution defined by its inverse CDF (``fill_uniform``)."""
+
+    def fill_uniform(self, u: Scores) -> None:
+        raise NotImplementedError
+
+    def fill(self, z: Scores) -> None:
+        """Turn standard normal scores ``z`` into effect draws, in place."""
+        special.ndtr(z, out=z)
+        self.fill_uniform(z)
+
+    def draw(self, rng: np.random.Generator, out: npt.NDArray[np.float32]) -> None:
+        """Fill ``out`` with independent draws from ``rng`` (float32 uniform scores)."""
+        rng.random(out=out, dtype=np.float32)
+        self.fill_uniform(out)
+
+
 @dataclass(frozen=True, kw_only=True)
-class Triangular:
+class Triangular(_InverseCdf):
     """Triangular full effect on [low, high] with the given mode.
 
     Inverse CDF with c = (mode − low)/(high − low): low + √(u·(high − low)(mode − low)) for
@@ -277,16 +294,6 @@ class Triangular:
         return replace(self, low=self.low * factor, mode=self.mode * factor,
                        high=self.high * factor)
 
-    def fill(self, z: Scores) -> None:
-        """Turn standard normal scores ``z`` into effect draws, in place."""
-        special.ndtr(z, out=z)
-        self.fill_uniform(z)
-
-    def draw(self, rng: np.random.Generator, out: npt.NDArray[np.float32]) -> None:
-        """Fill ``out`` with independent draws from ``rng`` (float32 uniform scores)."""
-        rng.random(out=out, dtype=np.float32)
-        self.fill_uniform(out)
-
     def fill_uniform(self, u: Scores) -> None:
         """Turn uniform scores ``u`` on [0, 1] into effect draws by the inverse CDF, in place."""
         width = self.high - self.low
@@ -306,7 +313,7 @@ class Triangular:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Uniform:
+class Uniform(_InverseCdf):
     """Uniform full effect on [low, high]: low + (high − low)·Φ(Z). Variance (b − a)²/12."""
 
     low: float
@@ -332,16 +339,6 @@ class Uniform:
     def adjusted(self, factor: float) -> Uniform:
         """The effect times ``factor``: low and high times f."""
         return replace(self, low=self.low * factor, high=self.high * factor)
-
-    def fill(self, z: Scores) -> None:
-        """Turn standard normal scores ``z`` into effect draws, in place."""
-        special.ndtr(z, out=z)
-        self.fill_uniform(z)
-
-    def draw(self, rng: np.random.Generator, out: npt.NDArray[np.float32]) -> None:
-        """Fill ``out`` with independent draws from ``rng`` (float32 uniform scores)."""
-        rng.random(out=out, dtype=np.float32)
-        self.fill_uniform(out)
 
     def fill_uniform(self, u: Scores) -> None:
         """Turn uniform scores ``u`` on [0, 1] into effect draws, in place."""
