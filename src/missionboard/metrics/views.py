@@ -92,7 +92,8 @@ def metric_page(
     trajectories = {}
     for view in targets:
         projected = delivery_service.trajectory(db, target=view.target)
-        actuals = service.series(db, metric_id=metric.id, area_id=view.target.area_id)
+        actuals = (observations if selected and selected.id == view.target.area_id
+                   else service.series(db, metric_id=metric.id, area_id=view.target.area_id))
         trajectories[view.target.id] = {
             "view": projected,
             "fan": delivery_charts.fan_chart(projected, required=view, actuals=actuals),
