@@ -1,8 +1,9 @@
 """The demo: the UK's five missions and the Plan for Change milestones.
 
 :func:`load_demo` loads organisations, areas, the five missions with their outcomes and boards,
-one metric and target per milestone, observations and four users, through the same service
-functions the application uses. It flushes and never commits: the caller owns the transaction.
+one metric and target per milestone, observations, interventions, stocktakes and users, through
+the same service functions the application uses. It flushes and never commits: the caller owns
+the transaction.
 
 The content comes from the package's ``demo_data`` folder: ``uk_missions_milestones.csv`` (the
 milestones, their metrics, baselines and targets) and ``uk_missions.toml`` (organisations,
@@ -55,6 +56,7 @@ from missionboard.missions.schemas import (
     OrganisationIn,
     OutcomeIn,
 )
+from missionboard.stocktakes.demo import editor_for, load_stocktakes
 
 #: The demo is taken to be loaded when this mission exists.
 MARKER_MISSION = "nhs"
@@ -90,6 +92,7 @@ class DemoSummary:
     observations: int = 0
     illustrative_observations: int = 0
     interventions: int = 0
+    stocktakes: int = 0
 
 
 # The milestones CSV --------------------------------------------------------------------------
@@ -194,7 +197,9 @@ def load_demo(session: Session, *, admin_email: str, admin_password: str) -> Dem
 
     Creates an admin with the given email and password, and a viewer, a mission editor (for
     ``nhs``) and a data publisher (for the waiting-times metric) with the same password at
-    ``viewer@``, ``editor@`` and ``publisher@`` the admin's domain. Flushes; never commits.
+    ``viewer@``, ``editor@`` and ``publisher@`` the admin's domain; ``lead@`` and ``nonexec@``
+    are linked to the NHS board's accountable lead and non-executive member (see
+    :mod:`missionboard.stocktakes.demo`). Flushes; never commits.
     """
     if session.scalar(select(Mission.id).where(Mission.slug == MARKER_MISSION)) is not None:
         return DemoSummary(loaded=False)
@@ -221,11 +226,15 @@ def load_demo(session: Session, *, admin_email: str, admin_password: str) -> Dem
     rtt = next(m for m in created if m.slug == RTT_SLUG)
     _create_users(session, email=admin_email, password=admin_password,
                   mission=by_slug[MARKER_MISSION], metric=rtt)
+    domain = admin_email.strip().lower().rpartition("@")[2]
+    stocktakes = load_stocktakes(session, missions_by_slug=by_slug,
+                                 editor=editor_for(session, email=f"editor@{domain}"),
+                                 email_domain=domain, password=admin_password)
     return DemoSummary(
         loaded=True, missions=len(by_slug), metrics=len(created),
         targets=sum(len(m.targets) for m in created), observations=len(observations),
         illustrative_observations=sum(o.illustrative for o in observations),
-        interventions=interventions,
+        interventions=interventions, stocktakes=stocktakes,
     )
 
 

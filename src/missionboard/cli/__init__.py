@@ -349,7 +349,8 @@ def demo(
                       f"{summary.targets} targets, {summary.observations} observations "
                       f"({summary.illustrative_observations} illustrative).")
         console.print(f"Sign in as [bold]admin@example.org[/] with the password "
-                      f"[bold]{password}[/] (also editor@, publisher@ and viewer@example.org).")
+                      f"[bold]{password}[/] (also editor@, publisher@, viewer@, lead@ and "
+                      "nonexec@example.org).")
     else:
         console.print("The demo is already loaded; its sign-in details were printed the first "
                       "time. Reset a password with `missionboard users set-password "

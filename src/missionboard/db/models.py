@@ -5,5 +5,7 @@ from missionboard.db.base import Base
 from missionboard.delivery import models as delivery_models
 from missionboard.metrics import models as metrics_models
 from missionboard.missions import models as missions_models
+from missionboard.stocktakes import models as stocktakes_models
 
-__all__ = ["Base", "accounts_models", "delivery_models", "metrics_models", "missions_models"]
+__all__ = ["Base", "accounts_models", "delivery_models", "metrics_models", "missions_models",
+           "stocktakes_models"]

@@ -329,14 +329,14 @@ class TargetView:
     latest: Observation | None
 
 
-def target_view(session: Session, *, target: Target) -> TargetView:
-    """The target with its required path, latest actual and status."""
-    latest = session.scalar(
-        select(Observation)
-        .where(Observation.metric_id == target.metric_id, Observation.area_id == target.area_id)
-        .order_by(Observation.period_end.desc())
-        .limit(1)
-    )
+def target_view(session: Session, *, target: Target, as_of: dt.date | None = None
+                ) -> TargetView:
+    """The target with its required path, latest actual (up to ``as_of``) and status."""
+    query = select(Observation).where(Observation.metric_id == target.metric_id,
+                                      Observation.area_id == target.area_id)
+    if as_of is not None:
+        query = query.where(Observation.period_end <= as_of)
+    latest = session.scalar(query.order_by(Observation.period_end.desc()).limit(1))
     path = target_path(target)
     sign = {Polarity.HIGHER_IS_BETTER: 1, Polarity.LOWER_IS_BETTER: -1}.get(
         target.metric.polarity, 1)

@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from missionboard.db.base import Base, UTCDateTime, utcnow
@@ -79,6 +79,7 @@ class Mission(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    judgements_public: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     outcomes: Mapped[list[Outcome]] = relationship(
         back_populates="mission", cascade="all, delete-orphan", order_by="Outcome.position"
@@ -131,6 +132,9 @@ class BoardMember(Base):
     )
     is_chair: Mapped[bool] = mapped_column(Boolean, default=False)
     is_accountable_lead: Mapped[bool] = mapped_column(Boolean, default=False)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
     position: Mapped[int] = mapped_column(Integer, default=0)
 
     mission: Mapped[Mission] = relationship(back_populates="board_members")
@@ -145,9 +149,7 @@ class MissionOrganisation(Base):
     mission_id: Mapped[int] = mapped_column(
         ForeignKey("missions.id", ondelete="CASCADE"), index=True
     )
-    organisation_id: Mapped[int] = mapped_column(
-        ForeignKey("organisations.id", ondelete="CASCADE")
-    )
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
     role: Mapped[ContributionRole] = mapped_column(
         str_enum(ContributionRole, name="contribution_role")
     )

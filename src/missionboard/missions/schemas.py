@@ -25,6 +25,7 @@ class MissionIn(BaseModel):
     title: ShortText
     ambition: Text
     horizon_year: int = Field(ge=2000, le=2200)
+    judgements_public: bool = False
 
 
 class OutcomeIn(BaseModel):
@@ -48,6 +49,7 @@ class BoardMemberIn(BaseModel):
     organisation_slug: str | None = None
     is_chair: bool = False
     is_accountable_lead: bool = False
+    account_email: str | None = None
 
 
 class ContributionIn(BaseModel):

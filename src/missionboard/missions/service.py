@@ -33,7 +33,7 @@ from missionboard.missions.schemas import (
 )
 
 #: Changes to these fields of a published mission need a public reason.
-MISSION_GUARDED = ("title", "ambition", "horizon_year", "status")
+MISSION_GUARDED = ("title", "ambition", "horizon_year", "status", "judgements_public")
 
 
 def _plain(value: Any) -> Any:
@@ -195,22 +195,36 @@ def update_outcome(session: Session, *, outcome: Outcome, data: OutcomeIn) -> Ou
     return outcome
 
 
-def add_board_member(session: Session, *, mission: Mission, data: BoardMemberIn) -> BoardMember:
+def _check_board_roles(others: Sequence[BoardMember], data: BoardMemberIn) -> None:
     errors = []
-    if data.is_chair and any(m.is_chair for m in mission.board_members):
+    if data.is_chair and any(m.is_chair for m in others):
         errors.append(FieldError("is_chair", "The board already has a chair"))
-    if data.is_accountable_lead and any(m.is_accountable_lead for m in mission.board_members):
+    if data.is_accountable_lead and any(m.is_accountable_lead for m in others):
         errors.append(FieldError("is_accountable_lead",
                                  "The board already has an accountable lead: there is one"))
     if errors:
         raise ValidationFailed(errors)
-    org = (get_organisation(session, slug=data.organisation_slug)
-           if data.organisation_slug else None)
-    member = BoardMember(
-        name=data.name, title=data.title, role=data.role, organisation=org,
-        is_chair=data.is_chair, is_accountable_lead=data.is_accountable_lead,
-        position=len(mission.board_members),
-    )
+
+
+def _set_member_fields(session: Session, member: BoardMember, data: BoardMemberIn) -> None:
+    user_id = None
+    if data.account_email:
+        user_id = session.scalar(select(User.id).where(
+            User.email == data.account_email.strip().lower()))
+        if user_id is None:
+            raise ValidationFailed([FieldError("account_email",
+                                               "There is no account with that email address")])
+    member.organisation = (get_organisation(session, slug=data.organisation_slug)
+                           if data.organisation_slug else None)
+    member.name, member.title, member.role = data.name, data.title, data.role
+    member.is_chair, member.is_accountable_lead = data.is_chair, data.is_accountable_lead
+    member.user_id = user_id
+
+
+def add_board_member(session: Session, *, mission: Mission, data: BoardMemberIn) -> BoardMember:
+    _check_board_roles(mission.board_members, data)
+    member = BoardMember(position=len(mission.board_members))
+    _set_member_fields(session, member, data)
     mission.board_members.append(member)
     session.flush()
     return member
@@ -226,19 +240,8 @@ def get_board_member(session: Session, *, mission: Mission, member_id: int) -> B
 def update_board_member(
     session: Session, *, mission: Mission, member: BoardMember, data: BoardMemberIn
 ) -> BoardMember:
-    others = [m for m in mission.board_members if m.id != member.id]
-    errors = []
-    if data.is_chair and any(m.is_chair for m in others):
-        errors.append(FieldError("is_chair", "The board already has a chair"))
-    if data.is_accountable_lead and any(m.is_accountable_lead for m in others):
-        errors.append(FieldError("is_accountable_lead",
-                                 "The board already has an accountable lead: there is one"))
-    if errors:
-        raise ValidationFailed(errors)
-    member.organisation = (get_organisation(session, slug=data.organisation_slug)
-                           if data.organisation_slug else None)
-    member.name, member.title, member.role = data.name, data.title, data.role
-    member.is_chair, member.is_accountable_lead = data.is_chair, data.is_accountable_lead
+    _check_board_roles([m for m in mission.board_members if m.id != member.id], data)
+    _set_member_fields(session, member, data)
     session.flush()
     return member
 

@@ -21,6 +21,8 @@ from missionboard.missions.models import (
     OrganisationKind,
 )
 from missionboard.missions.schemas import BoardMemberIn, ContributionIn, MissionIn, OutcomeIn
+from missionboard.stocktakes import service as stocktakes_service
+from missionboard.stocktakes.framework import RATING_LABELS
 from missionboard.web.deps import (
     DB,
     CurrentUser,
@@ -81,7 +83,18 @@ def mission_page(request: Request, slug: str, db: DB, user: CurrentUser) -> Resp
                                         also_metric_ids=metric_titles.keys()),
         "metric_titles": metric_titles,
         "can_edit": access.can_edit_mission(user, mission.id),
+        **_delivery_record(db, user, mission),
     }, user=user)
+
+
+def _delivery_record(db: DB, user: User | None, mission: Mission) -> dict[str, Any]:
+    """The latest judgement (where it may be seen) and the published challenges."""
+    shown = mission.judgements_public or stocktakes_service.can_see_board_papers(user, mission)
+    history = stocktakes_service.judgement_history(db, mission=mission) if shown else []
+    return {"judgements_shown": shown, "latest_judgement": history[-1] if history else None,
+            "rating_labels": RATING_LABELS,
+            "challenges": stocktakes_service.list_challenges(db, mission=mission,
+                                                             published_only=True)}
 
 
 # Signed-in pages ---------------------------------------------------------------------------
@@ -136,7 +149,8 @@ def _editable_mission(db: DB, user: User | None, slug: str) -> tuple[User, Missi
 
 def _mission_values(mission: Mission) -> dict[str, Any]:
     return {"slug": mission.slug, "title": mission.title, "ambition": mission.ambition,
-            "horizon_year": mission.horizon_year}
+            "horizon_year": mission.horizon_year,
+            "judgements_public": "yes" if mission.judgements_public else ""}
 
 
 @router.get("/manage/missions/{slug}/edit", response_class=HTMLResponse)
@@ -261,6 +275,7 @@ def _member_values(values: dict[str, Any]) -> dict[str, Any]:
     data["is_chair"] = values.get("position") == "chair"
     data["is_accountable_lead"] = values.get("position") == "lead"
     data["organisation_slug"] = values.get("organisation_slug") or None
+    data["account_email"] = values.get("account_email") or None
     return data
 
 
@@ -273,7 +288,9 @@ def edit_board_member_form(
     position = "chair" if member.is_chair else "lead" if member.is_accountable_lead else "member"
     values = {"name": member.name, "title": member.title, "role": member.role.value,
               "position": position,
-              "organisation_slug": member.organisation.slug if member.organisation else ""}
+              "organisation_slug": member.organisation.slug if member.organisation else "",
+              "account_email": account.email if (account := db.get(User, member.user_id or 0))
+              else ""}
     return render(request, "missions/member_form.html",
                   {**_board_context(db, mission, values), "member": member}, user=user)
 

@@ -96,6 +96,7 @@ def create_app(
     from missionboard.delivery.views import router as delivery_router
     from missionboard.metrics.views import router as metrics_router
     from missionboard.missions.views import router as missions_router
+    from missionboard.stocktakes.views import router as stocktakes_router
     from missionboard.web.api import create_api
 
     app = FastAPI(title="Missionboard", openapi_url=None, docs_url=None, redoc_url=None)
@@ -139,5 +140,6 @@ def create_app(
     app.include_router(missions_router)
     app.include_router(metrics_router)
     app.include_router(delivery_router)
+    app.include_router(stocktakes_router)
     app.mount("/api/v1", create_api(settings, session_factory))
     return app

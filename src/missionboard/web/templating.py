@@ -18,7 +18,7 @@ from jinja2 import (
 from markupsafe import Markup
 
 _PACKAGE = Path(__file__).resolve().parent.parent
-DOMAINS = ("web", "accounts", "missions", "metrics", "delivery")
+DOMAINS = ("web", "accounts", "missions", "metrics", "delivery", "stocktakes")
 
 
 def _number(value: float | int | None, places: int | None = None) -> str:
@@ -31,9 +31,12 @@ def _number(value: float | int | None, places: int | None = None) -> str:
     return f"{value:,.{places}f}"
 
 
-def _date(value: dt.date | dt.datetime | None) -> str:
-    if value is None:
+def _date(value: dt.date | dt.datetime | str | None) -> str:
+    """A date for people; ISO strings (as in frozen stocktake packs) are dates too."""
+    if value is None or value == "":
         return ""
+    if isinstance(value, str):
+        value = dt.date.fromisoformat(value[:10])
     if isinstance(value, dt.datetime):
         return value.strftime("%-d %B %Y %H:%M UTC")
     return value.strftime("%-d %B %Y")

@@ -1,0 +1,1 @@
+"""Stocktakes, the delivery judgement, risks and external challenge."""

@@ -1,0 +1,77 @@
+"""Vega-Lite specifications for stocktakes: a pack's fan chart and the judgement timeline."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from missionboard.delivery.charts import VEGA_LITE_SCHEMA
+from missionboard.stocktakes.framework import RATING_LABELS
+from missionboard.stocktakes.models import Rating
+
+RATING_COLOURS = {Rating.GREEN: "#00703c", Rating.AMBER_GREEN: "#85994b",
+                  Rating.AMBER_RED: "#f47738", Rating.RED: "#d4351c"}
+
+
+def pack_fan(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A headline target's projection as frozen in the pack, against its required path."""
+    bands = row["fan"]
+    lines = [{"date": p["date"], "value": p["value"], "series": "Required path"}
+             for p in row["path"]]
+    lines += [{"date": b["month"], "value": b["p50"], "series": "Projection (median)"}
+              for b in bands]
+    domain = ["Projection (median)", "Required path"]
+    x = {"field": "month", "type": "temporal", "title": None}
+    return {
+        "$schema": VEGA_LITE_SCHEMA,
+        "width": "container",
+        "height": 220,
+        "layer": [
+            {"data": {"values": bands}, "mark": {"type": "area", "opacity": 0.2,
+                                                 "color": "#1d70b8"},
+             "encoding": {"x": x, "y": {"field": "p10", "type": "quantitative",
+                                        "title": row["unit"], "scale": {"zero": False}},
+                          "y2": {"field": "p90"}}},
+            {"data": {"values": bands}, "mark": {"type": "area", "opacity": 0.35,
+                                                 "color": "#1d70b8"},
+             "encoding": {"x": x, "y": {"field": "p25", "type": "quantitative"},
+                          "y2": {"field": "p75"}}},
+            {"data": {"values": lines}, "mark": {"type": "line"},
+             "encoding": {"x": {"field": "date", "type": "temporal"},
+                          "y": {"field": "value", "type": "quantitative"},
+                          "color": {"field": "series", "type": "nominal", "title": None,
+                                    "scale": {"domain": domain,
+                                              "range": ["#1d70b8", "#505a5f"]}},
+                          "strokeDash": {"field": "series", "type": "nominal", "legend": None,
+                                         "scale": {"domain": domain,
+                                                   "range": [[1, 0], [6, 4]]}}}},
+        ],
+    }
+
+
+def judgement_timeline(points: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The overall judgement at each stocktake: ``points`` have ``date`` and ``rating``."""
+    order = list(Rating)
+    values = [{"date": p["date"], "rating": RATING_LABELS[Rating(p["rating"])],
+               "level": len(order) - order.index(Rating(p["rating"]))} for p in points]
+    return {
+        "$schema": VEGA_LITE_SCHEMA,
+        "width": "container",
+        "height": 160,
+        "data": {"values": values},
+        "layer": [
+            {"mark": {"type": "line", "color": "#b1b4b6"}},
+            {"mark": {"type": "point", "filled": True, "size": 160}},
+        ],
+        "encoding": {
+            "x": {"field": "date", "type": "temporal", "title": "Stocktake"},
+            "y": {"field": "level", "type": "quantitative", "title": None,
+                  "scale": {"domain": [0.5, len(order) + 0.5]},
+                  "axis": {"values": list(range(1, len(order) + 1)),
+                           "labelExpr": "['', 'Red', 'Amber-red', 'Amber-green', "
+                                        "'Green'][datum.value]"}},
+            "color": {"field": "rating", "type": "nominal", "title": "Likelihood of delivery",
+                      "scale": {"domain": [RATING_LABELS[r] for r in order],
+                                "range": [RATING_COLOURS[r] for r in order]}},
+        },
+    }
