@@ -37,6 +37,7 @@ from missionboard.missions.models import (
     Organisation,
     Outcome,
 )
+from missionboard.stocktakes.models import Stocktake
 from missionboard.web.app import create_app
 
 PASSWORD = "correct horse battery staple"
@@ -260,6 +261,8 @@ def test_users_with_the_given_password_and_scoped_roles(session: Session,
         "viewer@demo.example": (Role.VIEWER, None, None),
         "editor@demo.example": (Role.MISSION_EDITOR, nhs.id, None),
         "publisher@demo.example": (Role.DATA_PUBLISHER, None, rtt.id),
+        "lead@demo.example": (Role.VIEWER, None, None),
+        "nonexec@demo.example": (Role.VIEWER, None, None),
     }
     for email, role in expected.items():
         user = accounts.authenticate(session, email=email, password=PASSWORD, ip="127.0.0.1",
@@ -309,6 +312,9 @@ def test_the_site_shows_the_demo(session: Session, summary: DemoSummary,
     pages = ["/", "/metrics", *(f"/missions/{m}" for m in (
         "economic-growth", "clean-energy", "safer-streets", "opportunity", "nhs"))]
     pages += [f"/metrics/{metric_slug(r.metric)}" for r in read_milestones()]
+    held = session.scalar(select(func.min(Stocktake.id)))
+    pages += ["/missions/nhs/stocktakes", "/missions/nhs/challenges",
+              f"/missions/nhs/stocktakes/{held}", f"/missions/nhs/stocktakes/{held}/pack.pdf"]
     with TestClient(app, base_url="https://testserver", follow_redirects=False) as client:
         for page in pages:
             assert client.get(page).status_code == 200, page
@@ -336,3 +342,35 @@ def test_every_mission_has_interventions_with_illustrative_estimates(
                   for i in list_interventions(session, mission=m) if i.plan]
     assert len(with_plans) == 2
     assert all(len(i.chain) >= 3 for i in with_plans)
+
+
+def test_a_held_stocktake_with_frozen_pack_judgement_and_actions_followed_up(
+    session: Session, summary: DemoSummary
+) -> None:
+    from missionboard.stocktakes import service as stocktakes
+
+    assert summary.stocktakes == 3
+    nhs = missions.get_mission(session, slug="nhs", include_drafts=False)
+    upcoming, autumn, summer = stocktakes.list_stocktakes(session, mission=nhs)
+    assert not upcoming.is_issued
+    for held in (summer, autumn):
+        assert held.pack is not None
+        assert held.pack_sha256 == stocktakes.pack_digest(held.pack)
+        assert held.judgement is not None
+        assert held.actions
+        assert held.issued_at is not None
+        assert held.issued_at.date() < held.meeting_on
+    assert autumn.pack is not None
+    reported = {a["title"]: a["status"] for a in autumn.pack["last_actions"]}
+    assert reported == {a.title: a.status.value for a in summer.actions}
+    assert "done" in reported.values()
+    assert "open" in reported.values()
+    assert [h.judgement.overall.value for h in stocktakes.judgement_history(
+        session, mission=nhs)] == ["amber_red", "amber_green"]
+    draft = stocktakes.pack_of(session, upcoming)
+    assert draft["previous"]["id"] == autumn.id
+    assert [c["question"][:30] for c in draft["open_challenges"]] == [
+        "How will the programme know wh"]
+    (published,) = stocktakes.list_challenges(session, mission=nhs, published_only=True)
+    assert published.answer
+    assert nhs.judgements_public
