@@ -105,6 +105,8 @@ def test_openapi_document_lists_every_endpoint(api: TestClient) -> None:
         "/missions", "/missions/{slug}", "/missions/{slug}/outcomes", "/metrics",
         "/metrics/{slug}", "/metrics/{slug}/observations", "/metrics/{slug}/targets",
         "/metrics/{slug}/trajectories",
+        "/missions/{slug}/stocktakes", "/missions/{slug}/stocktakes/{stocktake_id}/pack",
+        "/missions/{slug}/challenges",
         "/changes", "/areas", "/observations",
     }
     assert set(doc["paths"]["/observations"]) == {"post"}
@@ -721,3 +723,47 @@ def test_trajectories(api: TestClient, world: World, session: Session) -> None:
     bad = api.get(f"{API}/metrics/{PUBLISHED}/trajectories?draws=5")
     assert bad.status_code == 422
     assert bad.headers["content-type"].startswith("application/problem+json")
+
+
+def test_stocktakes_packs_and_judgements_respect_the_board(
+    api: TestClient, world: World, session: Session
+) -> None:
+    from missionboard.missions.schemas import BoardMemberIn
+    from missionboard.missions.service import add_board_member
+    from missionboard.stocktakes import service as stocktakes
+    from missionboard.stocktakes.schemas import StocktakeIn
+    from tests.stocktakes.test_service import judgement_form
+
+    held = stocktakes.create_stocktake(session, mission=world.mission, data=StocktakeIn(
+        title="Held", meeting_on=dt.date(2025, 9, 10), as_of=dt.date(2025, 8, 31)))
+    stocktakes.issue_pack(session, stocktake=held, actor=world.editor)
+    stocktakes.record_judgement(session, stocktake=held, actor=world.editor,
+                                data=stocktakes.judgement_from_form(judgement_form("red")))
+    upcoming = stocktakes.create_stocktake(session, mission=world.mission, data=StocktakeIn(
+        title="Next", meeting_on=dt.date(2025, 12, 10), as_of=dt.date(2025, 11, 30)))
+    add_board_member(session, mission=world.mission, data=BoardMemberIn(
+        name="Viewer", role="non_executive", account_email=world.viewer.email))
+    session.commit()
+    url = f"{API}/missions/{world.mission.slug}/stocktakes"
+
+    assert ok(api.get(url))["items"] == []
+    problem(api.get(f"{url}/{held.id}/pack"), 404)
+    board = bearer(session, world.viewer)
+    items = ok(api.get(url, headers=board))["items"]
+    assert [(i["title"], i["judgement"]["overall"] if i["judgement"] else None)
+            for i in items] == [("Next", None), ("Held", "red")]
+    frozen = ok(api.get(f"{url}/{held.id}/pack", headers=board))
+    assert frozen["issued"] is True
+    assert frozen["sha256"] == stocktakes.pack_digest(frozen["pack"])
+    draft = ok(api.get(f"{url}/{upcoming.id}/pack", headers=board))
+    assert draft["issued"] is False
+    assert draft["pack"]["previous"]["id"] == held.id
+
+    stocktakes.publish_pack(session, stocktake=held)
+    session.commit()
+    (public,) = ok(api.get(url))["items"]
+    assert public["pack_published"] is True
+    assert public["judgement"] is None  # the mission does not publish its judgements
+    assert ok(api.get(f"{url}/{held.id}/pack"))["sha256"] == held.pack_sha256
+    problem(api.get(f"{url}/{upcoming.id}/pack"), 404)
+    assert ok(api.get(f"{API}/missions/{world.mission.slug}/challenges"))["items"] == []

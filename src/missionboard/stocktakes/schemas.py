@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from missionboard.missions.schemas import ShortText, Text
 from missionboard.stocktakes.framework import CRITERIA
@@ -92,3 +93,60 @@ class ChallengeIn(BaseModel):
 class AnswerIn(BaseModel):
     answer: Text
     answered_on: dt.date
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class JudgementItemOut(_Out):
+    criterion: str
+    value: str
+    reason: str
+
+
+class JudgementOut(_Out):
+    overall: Rating
+    overall_reason: str
+    recorded_at: dt.datetime
+    items: list[JudgementItemOut]
+
+
+class StocktakeOut(BaseModel):
+    id: int
+    title: str
+    meeting_on: dt.date
+    as_of: dt.date
+    issued_at: dt.datetime | None
+    pack_sha256: str | None
+    pack_published: bool
+    judgement: JudgementOut | None = Field(
+        description="Present where the mission publishes its judgements, or for the board")
+
+
+class StocktakeList(BaseModel):
+    items: list[StocktakeOut]
+
+
+class PackOut(BaseModel):
+    stocktake_id: int
+    issued: bool = Field(description="False: a draft built from the live data just now")
+    sha256: str | None = Field(description="SHA-256 of the issued pack's canonical JSON")
+    pack: dict[str, Any]
+
+
+class ChallengeOut(_Out):
+    id: int
+    raised_by: str
+    raised_by_role: str
+    raised_on: dt.date
+    question: str
+    evidence: str
+    answer: str | None
+    answered_by: str | None
+    answered_on: dt.date | None
+    published_at: dt.datetime | None
+
+
+class ChallengeList(BaseModel):
+    items: list[ChallengeOut]

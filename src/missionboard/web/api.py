@@ -27,7 +27,13 @@ from missionboard.config import Settings
 from missionboard.db.session import unit_of_work
 from missionboard.delivery import service as delivery_service
 from missionboard.delivery.schemas import TrajectoryOut
-from missionboard.errors import DomainError, FieldError, NotAuthenticated, ValidationFailed
+from missionboard.errors import (
+    DomainError,
+    FieldError,
+    NotAuthenticated,
+    NotFound,
+    ValidationFailed,
+)
 from missionboard.metrics import service as metrics_service
 from missionboard.metrics.importer import import_records
 from missionboard.metrics.models import Metric, Observation
@@ -48,6 +54,15 @@ from missionboard.missions.schemas import (
     ContributionOut,
     MissionOut,
     OutcomeOut,
+)
+from missionboard.stocktakes import service as stocktakes_service
+from missionboard.stocktakes.schemas import (
+    ChallengeList,
+    ChallengeOut,
+    JudgementOut,
+    PackOut,
+    StocktakeList,
+    StocktakeOut,
 )
 from missionboard.web.app import problem
 from missionboard.web.deps import client_ip
@@ -447,6 +462,54 @@ def list_trajectories(
         for t in metric.targets]
 
 
+# Stocktakes and challenges -----------------------------------------------------------------
+
+def _board_mission(db: Session, caller: User | None, slug: str) -> tuple[Mission, bool]:
+    mission = missions_service.get_mission(db, slug=slug,
+                                           include_drafts=access.can_view_drafts(caller))
+    return mission, stocktakes_service.can_see_board_papers(caller, mission)
+
+
+@router.get("/missions/{slug}/stocktakes", response_model=StocktakeList, tags=["stocktakes"],
+            responses=_problems(404))
+def list_stocktakes(slug: str, db: DB, caller: Caller) -> StocktakeList:
+    """The mission's stocktakes, latest first: those with a published pack, or every one for
+    a token of the board. Judgements are included where the mission publishes them."""
+    mission, board = _board_mission(db, caller, slug)
+    judged = board or mission.judgements_public
+    return StocktakeList(items=[
+        StocktakeOut(id=s.id, title=s.title, meeting_on=s.meeting_on, as_of=s.as_of,
+                     issued_at=s.issued_at, pack_sha256=s.pack_sha256,
+                     pack_published=s.pack_published_at is not None,
+                     judgement=JudgementOut.model_validate(s.judgement)
+                     if judged and s.judgement else None)
+        for s in stocktakes_service.list_stocktakes(db, mission=mission)
+        if board or s.pack_published_at is not None])
+
+
+@router.get("/missions/{slug}/stocktakes/{stocktake_id}/pack", response_model=PackOut,
+            tags=["stocktakes"], responses=_problems(404))
+def get_pack(slug: str, stocktake_id: int, db: DB, caller: Caller) -> PackOut:
+    """The pack as issued (frozen; check it against ``sha256``), or a draft for the board."""
+    mission, board = _board_mission(db, caller, slug)
+    stocktake = stocktakes_service.get_stocktake(db, mission=mission, stocktake_id=stocktake_id)
+    if not board and stocktake.pack_published_at is None:
+        raise NotFound(f"no stocktake {stocktake_id} for mission {slug!r}")
+    return PackOut(stocktake_id=stocktake.id, issued=stocktake.is_issued,
+                   sha256=stocktake.pack_sha256,
+                   pack=stocktakes_service.pack_of(db, stocktake))
+
+
+@router.get("/missions/{slug}/challenges", response_model=ChallengeList, tags=["stocktakes"],
+            responses=_problems(404))
+def list_challenges(slug: str, db: DB, caller: Caller) -> ChallengeList:
+    """External challenges and their answers: published ones, or every one for the board."""
+    mission, board = _board_mission(db, caller, slug)
+    return ChallengeList(items=[ChallengeOut.model_validate(c) for c in
+                                stocktakes_service.list_challenges(
+                                    db, mission=mission, published_only=not board)])
+
+
 # The change record, areas ------------------------------------------------------------------
 
 @router.get("/changes", response_model=ChangeList, tags=["changes"], responses=_problems(404))
@@ -550,10 +613,11 @@ def create_api(settings: Settings, session_factory: sessionmaker[Session]) -> Fa
     app = FastAPI(
         title="Missionboard API", version="1", openapi_url="/openapi.json", docs_url="/docs",
         redoc_url=None,
-        description="Missions, metrics, observations, targets and the public change record. "
-                    "Reading needs no token; drafts need a token whose user may see them; "
-                    "loading data needs a token whose user may publish it. Errors are "
-                    "application/problem+json.",
+        description="Missions, metrics, observations, targets, trajectories, the public "
+                    "change record, stocktakes (packs and judgements) and external challenge. "
+                    "Reading needs no token; drafts and board papers need a token whose user "
+                    "may see them; loading data needs a token whose user may publish it. "
+                    "Errors are application/problem+json.",
     )
     app.state.settings = settings
     app.state.session_factory = session_factory
