@@ -4,6 +4,7 @@ nothing; right roles succeed."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -11,9 +12,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from missionboard.accounts.models import AuditEntry, User
+from missionboard.delivery import service as delivery
+from missionboard.delivery.models import PlanItem
+from missionboard.delivery.schemas import InterventionIn, PlanItemIn
 from missionboard.missions.models import BoardMember
 from tests.factories import World
 from tests.web.conftest import csrf_from, sign_in
@@ -46,6 +50,46 @@ def _target_form(w: World) -> dict[str, Any]:
     return {"title": "T", "area_code": "E92000001", "baseline_value": "60",
             "baseline_period": "2024-07", "target_value": "80", "deadline": "2030-03-31",
             "horizon": "long", "shape": "linear", "milestones": "", "reason": "Because"}
+
+
+@pytest.fixture(autouse=True)
+def _interventions(session: Session, world: World) -> None:
+    """Two interventions of the editors' mission, with a plan item and an overlap."""
+    existing, partner = (
+        delivery.save_intervention(session, mission=world.mission, data=InterventionIn(
+            slug=slug, title=slug.title(), start=dt.date(2025, 1, 1),
+            evidence_kind="pilot_trial", evidence_strength="moderate"))
+        for slug in ("existing", "partner"))
+    delivery.add_plan_item(session, intervention=existing, data=PlanItemIn(
+        kind="milestone", title="Open", owner="Team", due=dt.date(2030, 1, 1)))
+    delivery.set_overlap(session, first=existing, second=partner, shared_fraction=0.2)
+    session.commit()
+
+
+def _interventions_path(w: World) -> str:
+    return f"/manage/missions/{w.mission.slug}/interventions"
+
+
+def _plan_item_path(w: World) -> str:
+    session = object_session(w.mission)
+    assert session is not None
+    item_id = session.scalars(select(PlanItem.id)).one()
+    return f"{_interventions_path(w)}/existing/plan/{item_id}/edit"
+
+
+def _intervention_form(w: World) -> dict[str, Any]:
+    return {"slug": "new-intervention", "title": "A new intervention", "start": "2025-04-01",
+            "status": "planned", "ramp": "step", "persistence": "permanent",
+            "evidence_kind": "pilot_trial", "evidence_strength": "moderate",
+            "budgets.0.year": "2025", "budgets.0.amount": "1000000",
+            "effects.0.metric_slug": w.metric.slug, "effects.0.area_code": "E92000001",
+            "effects.0.distribution": "normal", "effects.0.central": "5", "effects.0.low": "2",
+            "effects.0.high": "8", "effects.0.interval_level": "80"}
+
+
+def _plan_item_form(w: World) -> dict[str, Any]:
+    return {"kind": "action", "title": "Agree funding", "owner": "Team", "due": "2030-01-01",
+            "status": "in_progress"}
 
 
 WRITES = [
@@ -85,6 +129,24 @@ WRITES = [
           "publisher", "other_editor", files=True),
     Write("create API token", lambda w: "/manage/tokens", lambda w: {"name": "pipeline"},
           "viewer", "viewer"),
+    Write("create intervention", lambda w: f"{_interventions_path(w)}/new", _intervention_form,
+          "editor", "other_editor"),
+    Write("edit intervention", lambda w: f"{_interventions_path(w)}/existing/edit",
+          lambda w: {**_intervention_form(w), "title": "Renamed"}, "editor", "other_editor"),
+    Write("add plan item", lambda w: f"{_interventions_path(w)}/existing/plan/new",
+          _plan_item_form, "editor", "other_editor"),
+    Write("edit plan item", _plan_item_path, _plan_item_form, "editor", "other_editor"),
+    Write("set delivery chain", lambda w: f"{_interventions_path(w)}/existing/chain",
+          lambda w: {"chain.0.role": "Minister", "chain.1.role": "Local teams"},
+          "editor", "other_editor"),
+    Write("declare overlap", lambda w: f"{_interventions_path(w)}/partner/overlaps",
+          lambda w: {"second": "existing", "kind": "interaction", "interaction": "0.8"},
+          "editor", "other_editor"),
+    Write("edit overlap", lambda w: f"{_interventions_path(w)}/existing/overlaps/partner/edit",
+          lambda w: {"kind": "shared", "shared_fraction": "40"}, "editor", "other_editor"),
+    Write("remove overlap",
+          lambda w: f"{_interventions_path(w)}/existing/overlaps/partner/remove",
+          lambda w: {}, "editor", "other_editor"),
 ]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 
 from missionboard.delivery.models import (
     Distribution,
@@ -54,14 +54,14 @@ class InterventionIn(BaseModel):
     start: dt.date
     lag_months: int = Field(default=0, ge=0, le=600)
     ramp: Ramp = Ramp.STEP
-    ramp_months: int = Field(default=0, ge=0, le=600)
+    ramp_months: int = Field(default=0, ge=0, le=600, validate_default=True)
     persistence: Persistence = Persistence.PERMANENT
-    half_life_months: float | None = Field(default=None, gt=0)
+    half_life_months: float | None = Field(default=None, gt=0, validate_default=True)
     evidence_kind: EvidenceKind
     evidence_strength: EvidenceStrength
     evidence_reference: str = ""
     optimism_override: float | None = Field(default=None, gt=0, le=2)
-    optimism_override_reason: str = ""
+    optimism_override_reason: str = Field(default="", validate_default=True)
     budgets: dict[int, float] = {}
     effects: list[EffectIn] = []
 
@@ -73,18 +73,34 @@ class InterventionIn(BaseModel):
                 raise ValueError(f"budget for {year} must be a year and an amount ≥ 0")
         return v
 
-    @model_validator(mode="after")
-    def _consistent(self) -> InterventionIn:
-        if self.ramp != Ramp.STEP and self.ramp_months == 0:
+    @field_validator("ramp_months")
+    @classmethod
+    def _ramp_length(cls, v: int, info: ValidationInfo) -> int:
+        if info.data.get("ramp", Ramp.STEP) != Ramp.STEP and v == 0:
             raise ValueError("a gradual ramp-up needs its length in months")
-        if self.persistence == Persistence.DECAY and self.half_life_months is None:
+        return v
+
+    @field_validator("half_life_months")
+    @classmethod
+    def _half_life(cls, v: float | None, info: ValidationInfo) -> float | None:
+        if info.data.get("persistence") == Persistence.DECAY and v is None:
             raise ValueError("a decaying effect needs a half-life in months")
-        if self.optimism_override is not None and not self.optimism_override_reason.strip():
+        return v
+
+    @field_validator("optimism_override_reason")
+    @classmethod
+    def _override_reason(cls, v: str, info: ValidationInfo) -> str:
+        if info.data.get("optimism_override") is not None and not v.strip():
             raise ValueError("overriding the optimism adjustment needs a reason")
-        keys = [(e.metric_slug, e.area_code) for e in self.effects]
+        return v
+
+    @field_validator("effects")
+    @classmethod
+    def _one_per_metric_and_area(cls, v: list[EffectIn]) -> list[EffectIn]:
+        keys = [(e.metric_slug, e.area_code) for e in v]
         if len(set(keys)) != len(keys):
             raise ValueError("give one estimate per metric and area")
-        return self
+        return v
 
 
 class FanPointOut(BaseModel):
@@ -129,15 +145,26 @@ class PlanItemIn(BaseModel):
     owner: ShortText
     due: dt.date
     status: PlanItemStatus = PlanItemStatus.NOT_STARTED
-    completed_on: dt.date | None = None
+    completed_on: dt.date | None = Field(default=None, validate_default=True)
 
-    @model_validator(mode="after")
-    def _completion(self) -> PlanItemIn:
-        if (self.status == PlanItemStatus.DONE) != (self.completed_on is not None):
+    @field_validator("completed_on")
+    @classmethod
+    def _completion(cls, v: dt.date | None, info: ValidationInfo) -> dt.date | None:
+        status = info.data.get("status")
+        if status is not None and (status == PlanItemStatus.DONE) != (v is not None):
             raise ValueError("give the completion date exactly when the item is done")
-        return self
+        return v
 
 
 class ChainLinkIn(BaseModel):
     organisation_slug: str | None = None
     role: ShortText
+
+
+class OverlapIn(BaseModel):
+    """How two interventions overlap: a shared fraction discounts the smaller effect, or an
+    interaction factor scales both (the projection caps each effect's share at 1)."""
+
+    shared_fraction: float = Field(default=0.0, ge=0, le=1)
+    interaction: float | None = Field(default=None, ge=0, le=1)
+    note: str = ""

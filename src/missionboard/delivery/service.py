@@ -57,8 +57,7 @@ from missionboard.metrics.models import (
     Polarity,
     Target,
 )
-from missionboard.missions import service as missions_service
-from missionboard.missions.models import Mission
+from missionboard.missions.models import Mission, Organisation
 
 #: The share of an estimated effect expected to survive at scale, by the estimate's evidence.
 DEFAULT_OPTIMISM: dict[EvidenceKind, float] = {
@@ -104,7 +103,8 @@ def get_intervention(session: Session, *, mission: Mission, slug: str) -> Interv
     return found
 
 
-def _effects(session: Session, data: InterventionIn) -> list[InterventionEffect]:
+def _effects(session: Session, data: InterventionIn
+             ) -> tuple[list[InterventionEffect], list[FieldError]]:
     effects, errors = [], []
     for i, e in enumerate(data.effects):
         try:
@@ -116,33 +116,55 @@ def _effects(session: Session, data: InterventionIn) -> list[InterventionEffect]
         effects.append(InterventionEffect(
             metric_id=metric.id, area_id=area.id, distribution=e.distribution,
             central=e.central, low=e.low, high=e.high, interval_level=e.interval_level))
-    if errors:
-        raise ValidationFailed(errors)
-    return effects
+    return effects, errors
+
+
+def _organisations(session: Session, slugs: Sequence[str | None]) -> dict[str, Organisation]:
+    wanted = {s for s in slugs if s}
+    if not wanted:
+        return {}
+    found = session.scalars(select(Organisation).where(Organisation.slug.in_(wanted)))
+    return {o.slug: o for o in found}
+
+
+def _unknown_organisation(field: str, slug: str) -> FieldError:
+    return FieldError(field, f"There is no organisation {slug!r}: choose one from the list")
 
 
 def save_intervention(
     session: Session, *, mission: Mission, data: InterventionIn,
     intervention: Intervention | None = None,
 ) -> Intervention:
-    """Create an intervention, or replace an existing one's fields, budgets and effects."""
+    """Create an intervention, or replace an existing one's fields, budgets and effects.
+
+    Checks everything before changing anything: an unknown organisation, metric or area, or a
+    slug already used in the mission, raises :class:`ValidationFailed` naming each field.
+    """
+    errors: list[FieldError] = []
     duplicate = session.scalar(select(Intervention.id).where(
         Intervention.mission_id == mission.id, Intervention.slug == data.slug))
     if duplicate is not None and (intervention is None or duplicate != intervention.id):
-        raise ValidationFailed([FieldError("slug", f"The slug {data.slug!r} is already used")])
-    owner = (missions_service.get_organisation(session, slug=data.owner_slug)
-             if data.owner_slug else None)
-    contributors = [missions_service.get_organisation(session, slug=s)
-                    for s in data.contributor_slugs]
-    effects = _effects(session, data)
+        errors.append(FieldError("slug", f"The slug {data.slug!r} is already used"))
+    organisations = _organisations(session, [data.owner_slug, *data.contributor_slugs])
+    if data.owner_slug and data.owner_slug not in organisations:
+        errors.append(_unknown_organisation("owner_slug", data.owner_slug))
+    errors += [_unknown_organisation("contributor_slugs", s)
+               for s in data.contributor_slugs if s not in organisations]
+    effects, effect_errors = _effects(session, data)
+    if errors or effect_errors:
+        raise ValidationFailed(errors + effect_errors)
     if intervention is None:
         intervention = Intervention(mission_id=mission.id)
         session.add(intervention)
     fields = data.model_dump(exclude={"owner_slug", "contributor_slugs", "budgets", "effects"})
     for key, value in fields.items():
         setattr(intervention, key, value)
-    intervention.owner = owner
-    intervention.contributors = contributors
+    intervention.owner = organisations[data.owner_slug] if data.owner_slug else None
+    intervention.contributors = [organisations[s] for s in dict.fromkeys(data.contributor_slugs)]
+    # The old rows go first: a budget for the same year or an estimate for the same metric and
+    # area would otherwise break the unique constraints, as inserts are flushed before deletes.
+    intervention.budgets, intervention.effects = [], []
+    session.flush()
     intervention.budgets = [InterventionBudget(year=y, amount=a)
                             for y, a in sorted(data.budgets.items())]
     intervention.effects = effects
@@ -169,6 +191,34 @@ def set_overlap(
     overlap.shared_fraction, overlap.interaction, overlap.note = shared_fraction, interaction, note
     session.flush()
     return overlap
+
+
+def get_overlap(session: Session, *, first: Intervention, second: Intervention
+                ) -> InterventionOverlap:
+    a, b = sorted((first.id, second.id))
+    overlap = session.scalar(select(InterventionOverlap).where(
+        InterventionOverlap.first_id == a, InterventionOverlap.second_id == b))
+    if overlap is None:
+        raise NotFound(f"no overlap declared between {first.slug!r} and {second.slug!r}")
+    return overlap
+
+
+def remove_overlap(session: Session, *, first: Intervention, second: Intervention) -> None:
+    session.delete(get_overlap(session, first=first, second=second))
+    session.flush()
+
+
+def overlaps_of(session: Session, *, intervention: Intervention
+                ) -> list[tuple[Intervention, InterventionOverlap]]:
+    """The intervention's declared overlaps, each with the other intervention of the pair."""
+    overlaps = session.scalars(select(InterventionOverlap).where(
+        (InterventionOverlap.first_id == intervention.id)
+        | (InterventionOverlap.second_id == intervention.id)))
+    pairs = []
+    for overlap in overlaps:
+        other_id = overlap.second_id if overlap.first_id == intervention.id else overlap.first_id
+        pairs.append((session.get_one(Intervention, other_id), overlap))
+    return sorted(pairs, key=lambda pair: pair[0].title)
 
 
 def effects_on(session: Session, *, metric_id: int, area_id: int) -> list[InterventionEffect]:
@@ -223,6 +273,13 @@ def add_plan_item(session: Session, *, intervention: Intervention, data: PlanIte
     return item
 
 
+def get_plan_item(session: Session, *, intervention: Intervention, item_id: int) -> PlanItem:
+    item = session.get(PlanItem, item_id)
+    if item is None or item.intervention_id != intervention.id:
+        raise NotFound(f"no plan item {item_id} for intervention {intervention.slug!r}")
+    return item
+
+
 def update_plan_item(session: Session, *, item: PlanItem, data: PlanItemIn) -> PlanItem:
     for key, value in data.model_dump().items():
         setattr(item, key, value)
@@ -232,11 +289,20 @@ def update_plan_item(session: Session, *, item: PlanItem, data: PlanItemIn) -> P
 
 def set_chain(session: Session, *, intervention: Intervention, links: Sequence[ChainLinkIn]
               ) -> list[ChainLink]:
-    """Replace the delivery chain: the accountable lead first, the front line last."""
+    """Replace the delivery chain: the accountable lead first, the front line last.
+
+    An unknown organisation raises :class:`ValidationFailed` naming ``chain.<i>.organisation_slug``.
+    """
+    organisations = _organisations(session, [link.organisation_slug for link in links])
+    errors = [_unknown_organisation(f"chain.{i}.organisation_slug", link.organisation_slug)
+              for i, link in enumerate(links)
+              if link.organisation_slug and link.organisation_slug not in organisations]
+    if errors:
+        raise ValidationFailed(errors)
     chain = [
         ChainLink(position=i, role=link.role,
-                  organisation=(missions_service.get_organisation(
-                      session, slug=link.organisation_slug) if link.organisation_slug else None))
+                  organisation=(organisations[link.organisation_slug]
+                                if link.organisation_slug else None))
         for i, link in enumerate(links)
     ]
     intervention.chain = []
