@@ -19,7 +19,11 @@ from missionboard.delivery import service as delivery
 from missionboard.delivery.models import PlanItem
 from missionboard.delivery.schemas import InterventionIn, PlanItemIn
 from missionboard.missions.models import BoardMember
+from missionboard.stocktakes import service as stocktakes
+from missionboard.stocktakes.models import Action, Challenge, Risk, Stocktake
+from missionboard.stocktakes.schemas import ActionIn, AnswerIn, ChallengeIn, RiskIn, StocktakeIn
 from tests.factories import World
+from tests.stocktakes.test_service import judgement_form
 from tests.web.conftest import csrf_from, sign_in
 
 Form = Callable[[World], dict[str, Any]]
@@ -66,15 +70,43 @@ def _interventions(session: Session, world: World) -> None:
     session.commit()
 
 
+@pytest.fixture(autouse=True)
+def _stocktakes(session: Session, world: World) -> None:
+    """An issued stocktake with an action, an unissued one, a risk and an answered challenge."""
+    issued, _ = (stocktakes.create_stocktake(session, mission=world.mission, data=StocktakeIn(
+        title=title, meeting_on=dt.date(2025, 9, 10), as_of=dt.date(2025, 8, 31)))
+        for title in ("Issued", "Upcoming"))
+    stocktakes.issue_pack(session, stocktake=issued, actor=world.editor)
+    stocktakes.add_action(session, stocktake=issued, data=ActionIn(
+        title="Act", owner="Team", due=dt.date(2025, 12, 1)))
+    stocktakes.save_risk(session, mission=world.mission, data=RiskIn(
+        title="Risk", owner="Team", likelihood=2, impact=3, raised_on=dt.date(2025, 1, 1)))
+    challenge = stocktakes.raise_challenge(session, mission=world.mission, actor=world.editor,
+                                           data=ChallengeIn(question="Why?",
+                                                            raised_on=dt.date(2025, 8, 1)))
+    stocktakes.answer_challenge(session, challenge=challenge, actor=world.editor,
+                                data=AnswerIn(answer="Because", answered_on=dt.date(2025, 8, 2)))
+    session.commit()
+
+
+def _one(w: World, model: Any, where: Any = None) -> int:
+    session = object_session(w.mission)
+    assert session is not None
+    query = select(model.id)
+    return int(session.scalars(query.where(where) if where is not None else query).one())
+
+
+def _stocktake_path(w: World, title: str = "Issued") -> str:
+    return (f"/manage/missions/{w.mission.slug}/stocktakes/"
+            f"{_one(w, Stocktake, Stocktake.title == title)}")
+
+
 def _interventions_path(w: World) -> str:
     return f"/manage/missions/{w.mission.slug}/interventions"
 
 
 def _plan_item_path(w: World) -> str:
-    session = object_session(w.mission)
-    assert session is not None
-    item_id = session.scalars(select(PlanItem.id)).one()
-    return f"{_interventions_path(w)}/existing/plan/{item_id}/edit"
+    return f"{_interventions_path(w)}/existing/plan/{_one(w, PlanItem)}/edit"
 
 
 def _intervention_form(w: World) -> dict[str, Any]:
@@ -144,6 +176,40 @@ WRITES = [
           "editor", "other_editor"),
     Write("edit overlap", lambda w: f"{_interventions_path(w)}/existing/overlaps/partner/edit",
           lambda w: {"kind": "shared", "shared_fraction": "40"}, "editor", "other_editor"),
+    Write("schedule stocktake", lambda w: f"/manage/missions/{w.mission.slug}/stocktakes/new",
+          lambda w: {"title": "Next", "meeting_on": "2026-01-10", "as_of": "2026-01-01"},
+          "editor", "other_editor"),
+    Write("edit stocktake", lambda w: f"{_stocktake_path(w)}/edit",
+          lambda w: {"title": "Renamed", "meeting_on": "2025-09-11", "as_of": "2025-08-31"},
+          "editor", "other_editor"),
+    Write("issue pack", lambda w: f"{_stocktake_path(w, 'Upcoming')}/issue", lambda w: {},
+          "editor", "other_editor"),
+    Write("publish pack", lambda w: f"{_stocktake_path(w)}/publish", lambda w: {},
+          "editor", "other_editor"),
+    Write("record judgement", lambda w: f"{_stocktake_path(w)}/judgement",
+          lambda w: judgement_form(), "editor", "other_editor"),
+    Write("add decision", lambda w: f"{_stocktake_path(w)}/decisions",
+          lambda w: {"text": "Decided"}, "editor", "other_editor"),
+    Write("add action", lambda w: f"{_stocktake_path(w)}/actions",
+          lambda w: {"title": "Do", "owner": "Team", "due": "2026-01-01"},
+          "editor", "other_editor"),
+    Write("update action",
+          lambda w: f"/manage/missions/{w.mission.slug}/actions/{_one(w, Action)}",
+          lambda w: {"status": "done", "completed_on": "2025-11-01"}, "editor", "other_editor"),
+    Write("add risk", lambda w: f"/manage/missions/{w.mission.slug}/risks/new",
+          lambda w: {"title": "New risk", "owner": "Team", "likelihood": "3", "impact": "3",
+                     "raised_on": "2025-09-01", "status": "open"}, "editor", "other_editor"),
+    Write("edit risk",
+          lambda w: f"/manage/missions/{w.mission.slug}/risks/{_one(w, Risk)}/edit",
+          lambda w: {"title": "Risk", "owner": "Team", "likelihood": "5", "impact": "3",
+                     "raised_on": "2025-01-01", "status": "closed"}, "editor", "other_editor"),
+    Write("raise challenge", lambda w: f"/manage/missions/{w.mission.slug}/challenges/new",
+          lambda w: {"question": "How?", "raised_on": "2025-09-01"}, "editor", "viewer"),
+    Write("answer challenge", lambda w: f"/manage/missions/{w.mission.slug}/challenges/"
+          f"{_one(w, Challenge)}/answer",
+          lambda w: {"answer": "Like this", "answered_on": "2025-09-02"}, "editor", "viewer"),
+    Write("publish challenge", lambda w: f"/manage/missions/{w.mission.slug}/challenges/"
+          f"{_one(w, Challenge)}/publish", lambda w: {}, "editor", "other_editor"),
     Write("remove overlap",
           lambda w: f"{_interventions_path(w)}/existing/overlaps/partner/remove",
           lambda w: {}, "editor", "other_editor"),
