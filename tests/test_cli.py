@@ -170,3 +170,36 @@ def test_trajectory_command(cli_db: str) -> None:
     assert "Chance of meeting the target" in table.output
     missing = runner.invoke(app, ["trajectory", "no-such-mission", "--database-url", cli_db])
     assert missing.exit_code == 1
+
+
+def test_pack_command_writes_the_frozen_pack_as_pdf_and_json(cli_db: str, tmp_path: Path
+                                                             ) -> None:
+    import io
+    import json
+
+    from pypdf import PdfReader
+
+    from missionboard.stocktakes.service import pack_digest
+
+    assert runner.invoke(app, ["demo", "--no-serve", "--database-url", cli_db]).exit_code == 0
+    listing = runner.invoke(app, ["pack", "nhs", "--database-url", cli_db])
+    assert "Stocktake, winter 2027" in listing.output
+    assert "draft" in listing.output
+
+    result = runner.invoke(app, ["pack", "nhs", "--stocktake", "2", "--json",
+                                 "--database-url", cli_db])
+    assert result.exit_code == 0, result.output
+    pack = json.loads(result.stdout)
+    assert pack["stocktake"]["title"] == "Stocktake, autumn 2026"
+    digest = pack_digest(pack)
+
+    out = tmp_path / "pack.pdf"
+    written = runner.invoke(app, ["pack", "nhs", "--stocktake", "2", "--pdf", str(out),
+                                  "--database-url", cli_db])
+    assert written.exit_code == 0, written.output
+    assert digest in written.output.replace("\n", "")
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(out.read_bytes())).pages)
+    assert "Stocktake, autumn 2026" in text
+    assert "Amber-green" in text  # the judgement recorded at the meeting
+    assert runner.invoke(app, ["pack", "nhs", "--stocktake", "999", "--database-url",
+                               cli_db]).exit_code == 1

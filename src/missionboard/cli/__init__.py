@@ -259,6 +259,50 @@ def _print_errors(exc: ValidationFailed) -> None:
 
 
 @app.command()
+def pack(
+    mission: Annotated[str, typer.Argument(help="The mission's short name, e.g. nhs.")],
+    stocktake: Annotated[int | None, typer.Option(
+        help="The stocktake's number (default: the latest meeting).")] = None,
+    pdf: Annotated[Path | None, typer.Option(help="Write the pack as a PDF here.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the pack as JSON.")] = False,
+    database_url: DatabaseOption = None,
+) -> None:
+    """A stocktake's pack: the issued one as frozen, or a draft from the live data."""
+    import json
+
+    from missionboard.missions import service as missions
+    from missionboard.stocktakes import pdf as pdf_render
+    from missionboard.stocktakes import service as stocktakes
+
+    with _unit_of_work(_settings(database_url)) as session:
+        try:
+            found = missions.get_mission(session, slug=mission, include_drafts=True)
+            chosen = (stocktakes.get_stocktake(session, mission=found, stocktake_id=stocktake)
+                      if stocktake is not None
+                      else next(iter(stocktakes.list_stocktakes(session, mission=found)), None))
+        except DomainError as exc:
+            raise _fail(exc.detail) from None
+        if chosen is None:
+            raise _fail(f"The mission {mission!r} has no stocktakes yet")
+        with console.status("Reading the pack" if chosen.is_issued else "Building the pack"):
+            content = stocktakes.pack_of(session, chosen)
+            issued = None if chosen.issued_at is None else {
+                "at": chosen.issued_at.isoformat(), "by": chosen.issued_by,
+                "sha256": chosen.pack_sha256}
+            meeting = stocktakes.meeting_record(chosen, with_judgement=True)
+            body = pdf_render.render_pack(content, issued=issued, meeting=meeting) if pdf else b""
+        state = (f"issued {chosen.issued_at:%Y-%m-%d}, SHA-256 {chosen.pack_sha256}"
+                 if chosen.issued_at else "draft, built from the live data")
+    if pdf:
+        pdf.write_bytes(body)
+        err_console.print(f"Wrote {pdf} ({len(body):,} bytes): {chosen.title}, {state}.")
+    if as_json:
+        print(json.dumps(content, indent=1, ensure_ascii=False))  # noqa: T201
+    elif not pdf:
+        console.print(f"[bold]{chosen.title}[/] ({state}). Use --pdf FILE or --json.")
+
+
+@app.command()
 def trajectory(
     mission: Annotated[str, typer.Argument(help="The mission's short name, e.g. nhs.")],
     draws: Annotated[int, typer.Option(min=100, max=1_000_000,
