@@ -220,3 +220,23 @@ def test_a_pack_is_frozen_through_the_web(
     assert 'href="#as_of"' in check_page(response, status=422)
     session.expire_all()
     assert session.scalar(select(Stocktake.pack).where(Stocktake.id == stocktake_id)) == stored
+
+
+def test_the_lead_finds_challenges_to_answer_on_the_manage_page(
+    client: TestClient, world: World, session: Session
+) -> None:
+    _link_board_member(session, world, world.nobody.email, role="minister",
+                       is_accountable_lead=True)
+    sign_in(client, world.editor)
+    new = f"/manage/missions/{world.mission.slug}/challenges/new"
+    _post(client, new, new, {"question": "Who owns the data?", "raised_on": "2025-08-01"})
+    manage = check_page(client.get("/manage"))
+    assert f'href="/missions/{world.mission.slug}/stocktakes"' in manage
+    client.cookies.clear()
+
+    sign_in(client, world.nobody)
+    manage = check_page(client.get("/manage"))
+    assert "Challenges awaiting an answer" in manage
+    assert "Who owns the data?" in manage
+    assert f'href="/missions/{world.mission.slug}/stocktakes"' in manage
+    assert f'href="/manage/missions/{world.mission.slug}/edit"' not in manage

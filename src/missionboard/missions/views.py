@@ -104,10 +104,15 @@ def manage(request: Request, db: DB, user: CurrentUser) -> Response:
     user = access.require_user(user)
     missions = service.list_missions(db, include_drafts=access.can_view_drafts(user))
     metrics = metrics_service.list_metrics(db, include_drafts=access.can_view_drafts(user))
+    board = [m for m in missions if stocktakes_service.can_see_board_papers(user, m)]
+    to_answer = [c for m in missions if stocktakes_service.can_answer_challenge(user, m)
+                 for c in stocktakes_service.list_challenges(db, mission=m, published_only=False)
+                 if c.answer is None]
     return render(request, "missions/manage.html", {
         "missions": missions, "metrics": metrics,
         "can_create_mission": access.can_create_mission(user),
         "editable": {m.id for m in missions if access.can_edit_mission(user, m.id)},
+        "board": {m.id for m in board}, "to_answer": to_answer,
     }, user=user)
 
 
