@@ -205,7 +205,7 @@ def test_challenges_are_answered_then_published(session: Session) -> None:
     challenge = service.raise_challenge(
         session, mission=w.mission, actor=w.viewer, data=ChallengeIn(
         question="Is the trajectory credible?", raised_on=dt.date(2025, 8, 1)))
-    assert challenge.raised_by_role == "Non executive"
+    assert challenge.raised_by_role == "Non-executive member"
     with pytest.raises(Conflict):
         service.publish_challenge(session, challenge=challenge)
     with pytest.raises(ValidationFailed):

@@ -83,10 +83,14 @@ def can_answer_challenge(user: User | None, mission: Mission) -> bool:
         m.user_id == user.id and m.is_accountable_lead for m in mission.board_members)
 
 
+_CHALLENGER_LABELS = {BoardRole.NON_EXECUTIVE: "Non-executive member",
+                      BoardRole.PARTNER_REPRESENTATIVE: "Partner representative"}
+
+
 def challenger_role(user: User, mission: Mission) -> str:
     for member in mission.board_members:
-        if member.user_id == user.id and member.role in CHALLENGER_ROLES:
-            return member.role.value.replace("_", " ").capitalize()
+        if member.user_id == user.id and member.role in _CHALLENGER_LABELS:
+            return _CHALLENGER_LABELS[member.role]
     return "Recorded by the mission team"
 
 
