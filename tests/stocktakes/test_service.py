@@ -260,3 +260,16 @@ def test_the_pack_digest_depends_on_content_not_key_order(pack: dict[str, Any]) 
     assert service.pack_digest(reordered) == service.pack_digest(pack)
     changed = {**pack, "extra-key-not-in-pack": 1}
     assert service.pack_digest(changed) != service.pack_digest(pack)
+
+
+def test_only_an_unissued_stocktake_can_be_cancelled(session: Session) -> None:
+    w = factories.world(session)
+    issued = _stocktake(session, w, dt.date(2025, 9, 10), dt.date(2025, 8, 31))
+    service.issue_pack(session, stocktake=issued, actor=w.editor)
+    with pytest.raises(Conflict):
+        service.cancel_stocktake(session, stocktake=issued)
+    planned = _stocktake(session, w, dt.date(2025, 12, 10), dt.date(2025, 11, 30))
+    service.add_action(session, stocktake=planned, data=ActionIn(
+        title="Prepare", owner="Team", due=dt.date(2025, 12, 1)))
+    service.cancel_stocktake(session, stocktake=planned)
+    assert service.list_stocktakes(session, mission=w.mission) == [issued]

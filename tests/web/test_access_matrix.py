@@ -184,6 +184,8 @@ WRITES = [
           "editor", "other_editor"),
     Write("issue pack", lambda w: f"{_stocktake_path(w, 'Upcoming')}/issue", lambda w: {},
           "editor", "other_editor"),
+    Write("cancel stocktake", lambda w: f"{_stocktake_path(w, 'Upcoming')}/cancel",
+          lambda w: {}, "editor", "other_editor"),
     Write("publish pack", lambda w: f"{_stocktake_path(w)}/publish", lambda w: {},
           "editor", "other_editor"),
     Write("record judgement", lambda w: f"{_stocktake_path(w)}/judgement",

@@ -137,6 +137,14 @@ def update_stocktake(session: Session, *, stocktake: Stocktake, data: StocktakeI
     return stocktake
 
 
+def cancel_stocktake(session: Session, *, stocktake: Stocktake) -> None:
+    """Remove a stocktake whose pack has not been issued; an issued one is on the record."""
+    if stocktake.is_issued:
+        raise Conflict("This stocktake's pack has been issued: it stays on the record")
+    session.delete(stocktake)
+    session.flush()
+
+
 def pack_digest(pack: Mapping[str, Any]) -> str:
     """SHA-256 of the pack's canonical JSON: anyone holding a copy can check it is the one
     issued."""

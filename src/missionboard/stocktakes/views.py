@@ -198,6 +198,17 @@ def issue_pack(request: Request, slug: str, stocktake_id: int, db: DB, user: Cur
     return _see_other(f"/missions/{mission.slug}/stocktakes/{stocktake.id}")
 
 
+@router.post("/manage/missions/{slug}/stocktakes/{stocktake_id}/cancel",
+             response_class=HTMLResponse)
+def cancel_stocktake(request: Request, slug: str, stocktake_id: int, db: DB,
+                     user: CurrentUser) -> Response:
+    user, mission = _editable(db, user, slug)
+    stocktake = service.get_stocktake(db, mission=mission, stocktake_id=stocktake_id)
+    service.cancel_stocktake(db, stocktake=stocktake)
+    flash(request, f"{stocktake.title} cancelled.")
+    return _see_other(f"/missions/{mission.slug}/stocktakes")
+
+
 @router.post("/manage/missions/{slug}/stocktakes/{stocktake_id}/publish",
              response_class=HTMLResponse)
 def publish_pack(request: Request, slug: str, stocktake_id: int, db: DB, user: CurrentUser
