@@ -16,22 +16,23 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from missionboard.analytics.projection import (
-    Counterfactual,
+from missionboard.analytics import counterfactual as counterfactual_module
+from missionboard.analytics import effects as effects_module
+from missionboard.analytics import projection as projection_module
+from missionboard.analytics.counterfactual import Counterfactual, fit_counterfactual
+from missionboard.analytics.effects import (
     Distribution,
     InterventionEffect,
     LogNormal,
     Normal,
-    Projection,
     Triangular,
     Uniform,
     distribution,
-    fit_counterfactual,
-    project,
     shape_matrix,
     sigma_from_interval,
     z_for_level,
 )
+from missionboard.analytics.projection import Projection, project
 
 FLAT_50 = Counterfactual(level=50.0)
 
@@ -655,3 +656,20 @@ def test_arguments_are_checked(changes: dict[str, object], message: str) -> None
         "draws": 100}
     with pytest.raises(ValueError, match=message):
         project(**{**arguments, **changes})  # type: ignore[arg-type]
+
+
+# Delivery and the benchmark import these from missionboard.analytics.projection.
+REEXPORTED = {
+    effects_module: ["S_CURVE_STEEPNESS", "Distribution", "InterventionEffect", "LogNormal",
+                     "Normal", "Persistence", "Ramp", "Triangular", "Uniform", "distribution",
+                     "shape_matrix", "sigma_from_interval", "z_for_level"],
+    counterfactual_module: ["Counterfactual", "CounterfactualKind", "NoiseKind",
+                            "fit_counterfactual"],
+}
+
+
+def test_the_projection_module_re_exports_effects_and_counterfactuals() -> None:
+    for module, names in REEXPORTED.items():
+        for name in names:
+            assert name in projection_module.__all__
+            assert getattr(projection_module, name) is getattr(module, name)

@@ -41,16 +41,8 @@ target *y\\** at period *T*:
   uncertainty changes the total at *T* by (Ē[i] − E[d, i])·s[i, T] in each draw, so each
   p_i is a vector operation on the stored draws: no re-simulation.
 
-**Optimism.** Appraisal estimates of effects are systematically too high: government nudge
-units' interventions at scale averaged 1.4 percentage points against 8.7 in published academic
-trials (DellaVigna and Linos, "RCTs to Scale", *Econometrica* 90(1), 2022, 81–116); HM
-Treasury's Green Book supplementary guidance on optimism bias sets the corresponding uplifts for
-costs and durations. The caller chooses the factor f > 0 (by the strength of the evidence: the
-share of the estimate expected to survive at scale) and passes it as
-``InterventionEffect.optimism``; the effect is multiplied by it, E' = f·E: its central value,
-its interval and every draw (normal N(f·μ, (f·σ)²); lognormal median f·m with the same log σ;
-triangular and uniform limits and mode times f). The relative uncertainty is kept, a
-one-signed estimate stays one-signed, and the waterfall scales by f exactly.
+**Optimism.** The effects are taken after the caller's optimism adjustment, E' = f·E (see
+:mod:`missionboard.analytics.effects`).
 
 **Correlation.** Effects are independent unless a correlation matrix R is given: a Gaussian
 copula (Nelsen, *An Introduction to Copulas*, 2nd ed., 2006, §5.3). Each effect is a monotone
@@ -91,571 +83,68 @@ sum of the magnitudes: far inside the Monte Carlo error of a quantile.
 from __future__ import annotations
 
 import math
-import operator
 import os
-import statistics
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
-from typing import Literal
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import special
 
-FloatArray = npt.NDArray[np.float64]
-Scores = npt.NDArray[np.float32] | npt.NDArray[np.float64]
+from missionboard.analytics._checks import check_finite
+from missionboard.analytics.counterfactual import (
+    Counterfactual,
+    CounterfactualKind,
+    NoiseKind,
+    fit_counterfactual,
+    simulate_counterfactual,
+)
+from missionboard.analytics.effects import (
+    S_CURVE_STEEPNESS,
+    Distribution,
+    FloatArray,
+    InterventionEffect,
+    LogNormal,
+    Normal,
+    Persistence,
+    Ramp,
+    Triangular,
+    Uniform,
+    distribution,
+    shape_matrix,
+    sigma_from_interval,
+    z_for_level,
+)
+
+# The effects and counterfactual names are re-exported: callers import them from here.
+__all__ = [
+    "FAN_LEVELS",
+    "S_CURVE_STEEPNESS",
+    "Counterfactual",
+    "CounterfactualKind",
+    "Distribution",
+    "InterventionEffect",
+    "LogNormal",
+    "NoiseKind",
+    "Normal",
+    "Persistence",
+    "Projection",
+    "Ramp",
+    "Triangular",
+    "Uniform",
+    "distribution",
+    "fit_counterfactual",
+    "project",
+    "shape_matrix",
+    "sigma_from_interval",
+    "z_for_level",
+]
+
 IntArray = npt.NDArray[np.intp]
-Ramp = Literal["step", "linear", "s_curve"]
-Persistence = Literal["permanent", "decay"]
-CounterfactualKind = Literal["flat", "linear", "seasonal"]
-NoiseKind = Literal["iid", "random_walk"]
 
 #: Fan-chart quantile levels.
 FAN_LEVELS: tuple[float, ...] = (0.1, 0.25, 0.5, 0.75, 0.9)
-#: Steepness k of the S-curve ramp (see :class:`InterventionEffect`).
-S_CURVE_STEEPNESS = 10.0
 
-
-# --------------------------------------------------------------------------------------------
-# Effect distributions
-# --------------------------------------------------------------------------------------------
-
-def z_for_level(level: float) -> float:
-    """The two-sided normal quantile z = Φ⁻¹((1 + level)/2): 1.2816 for 80%, 1.6449 for 90%."""
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"the interval level must be between 0 and 1, not {level}")
-    return statistics.NormalDist().inv_cdf((1.0 + level) / 2.0)
-
-
-def sigma_from_interval(*, low: float, high: float, level: float) -> float:
-    """σ of a normal whose central *level* interval is [low, high]: σ = (high − low)/(2z).
-
-    z = Φ⁻¹((1 + level)/2) (:func:`z_for_level`). An asymmetric interval gives the σ of its
-    average half-width; use :class:`LogNormal` or :class:`Triangular` for skewed estimates.
-    """
-    if high < low:
-        raise ValueError(f"the interval is reversed: low {low} > high {high}")
-    return (high - low) / (2.0 * z_for_level(level))
-
-
-@dataclass(frozen=True, kw_only=True)
-class Normal:
-    """Normal full effect N(mean, sd²). ``sd=0`` is a certain effect."""
-
-    mean: float
-    sd: float = 0.0
-
-    def __post_init__(self) -> None:
-        _floats(self, "mean", "sd")
-        if self.sd < 0:
-            raise ValueError("the standard deviation cannot be negative")
-
-    @classmethod
-    def from_interval(cls, *, central: float, low: float, high: float,
-                      level: float = 0.8) -> Normal:
-        """Central value with a low/high interval at ``level``: σ by :func:`sigma_from_interval`."""
-        if not low <= central <= high:
-            raise ValueError(f"the central value {central} is outside [{low}, {high}]")
-        return cls(mean=central, sd=sigma_from_interval(low=low, high=high, level=level))
-
-    @property
-    def central(self) -> float:
-        return self.mean
-
-    def adjusted(self, factor: float) -> Normal:
-        """The effect times ``factor``: N(f·μ, (f·σ)²)."""
-        return replace(self, mean=self.mean * factor, sd=self.sd * factor)
-
-    def fill(self, z: Scores) -> None:
-        """Turn standard normal scores ``z`` into effect draws, in place."""
-        z *= self.sd
-        z += self.mean
-
-    def draw(self, rng: np.random.Generator, out: npt.NDArray[np.float32]) -> None:
-        """Fill ``out`` with independent draws from ``rng`` (float32 normal scores)."""
-        rng.standard_normal(out=out, dtype=np.float32)
-        self.fill(out)
-
-
-@dataclass(frozen=True, kw_only=True)
-class LogNormal:
-    """Lognormal full effect: ``median``·exp(``log_sd``·Z), Z standard normal.
-
-    A negative median describes a reduction whose magnitude is lognormal.
-    Mean m·exp(σ²/2); standard deviation |m|·exp(σ²/2)·√(exp(σ²) − 1).
-    """
-
-    median: float
-    log_sd: float
-
-    def __post_init__(self) -> None:
-        _floats(self, "median", "log_sd")
-        if self.median == 0:
-            raise ValueError("a lognormal effect needs a non-zero median")
-        if self.log_sd < 0:
-            raise ValueError("the log standard deviation cannot be negative")
-
-    @classmethod
-    def from_interval(cls, *, central: float, low: float, high: float,
-                      level: float = 0.8) -> LogNormal:
-        """Median ``central`` and a *level* interval: σ = (ln|b| − ln|a|)/(2z), |a| ≤ |b|.
-
-        All three values must have the same sign (the interval is symmetric in logs).
-        """
-        values = (low, central, high)
-        if not (all(v > 0 for v in values) or all(v < 0 for v in values)):
-            raise ValueError("a lognormal's central value and interval must share one sign")
-        small, large = sorted(abs(v) for v in (low, high))
-        if not small <= abs(central) <= large:
-            raise ValueError(f"the central value {central} is outside [{low}, {high}]")
-        log_sd = (math.log(large) - math.log(small)) / (2.0 * z_for_level(level))
-        return cls(median=central, log_sd=log_sd)
-
-    @property
-    def central(self) -> float:
-        return self.median
-
-    @property
-    def mean(self) -> float:
-        return self.median * math.exp(self.log_sd**2 / 2.0)
-
-    @property
-    def sd(self) -> float:
-        s2 = self.log_sd**2
-        return abs(self.median) * math.exp(s2 / 2.0) * math.sqrt(math.expm1(s2))
-
-    def adjusted(self, factor: float) -> LogNormal:
-        """The effect times ``factor``: the median times f, the log σ unchanged."""
-        return replace(self, median=self.median * factor)
-
-    def fill(self, z: Scores) -> None:
-        """Turn standard normal scores ``z`` into effect draws, in place."""
-        z *= self.log_sd
-        np.exp(z, out=z)
-        z *= self.median
-
-    def draw(self, rng: np.random.Generator, out: npt.NDArray[np.float32]) -> None:
-        """Fill ``out`` with independent draws from ``rng`` (float32 normal scores)."""
-        rng.standard_normal(out=out, dtype=np.float32)
-        self.fill(out)
-
-
-class _InverseCdf:
-    """Draws for a distribution defined by its inverse CDF (``fill_uniform``)."""
-
-    def fill_uniform(self, u: Scores) -> None:
-        raise NotImplementedError
-
-    def fill(self, z: Scores) -> None:
-        """Turn standard normal scores ``z`` into effect draws, in place."""
-        special.ndtr(z, out=z)
-        self.fill_uniform(z)
-
-    def draw(self, rng: np.random.Generator, out: npt.NDArray[np.float32]) -> None:
-        """Fill ``out`` with independent draws from ``rng`` (float32 uniform scores)."""
-        rng.random(out=out, dtype=np.float32)
-        self.fill_uniform(out)
-
-
-@dataclass(frozen=True, kw_only=True)
-class Triangular(_InverseCdf):
-    """Triangular full effect on [low, high] with the given mode.
-
-    Inverse CDF with c = (mode − low)/(high − low): low + √(u·(high − low)(mode − low)) for
-    u < c, else high − √((1 − u)(high − low)(high − mode)). Mean (low + mode + high)/3;
-    variance (a² + b² + c² − ab − ac − bc)/18.
-    """
-
-    low: float
-    mode: float
-    high: float
-
-    def __post_init__(self) -> None:
-        _floats(self, "low", "mode", "high")
-        if not self.low <= self.mode <= self.high:
-            raise ValueError("a triangular effect needs low ≤ mode ≤ high")
-
-    @property
-    def central(self) -> float:
-        return self.mode
-
-    @property
-    def mean(self) -> float:
-        return (self.low + self.mode + self.high) / 3.0
-
-    @property
-    def sd(self) -> float:
-        a, b, c = self.low, self.mode, self.high
-        return math.sqrt(max(0.0, (a * a + b * b + c * c - a * b - a * c - b * c) / 18.0))
-
-    def adjusted(self, factor: float) -> Triangular:
-        """The effect times ``factor``: low, mode and high times f."""
-        return replace(self, low=self.low * factor, mode=self.mode * factor,
-                       high=self.high * factor)
-
-    def fill_uniform(self, u: Scores) -> None:
-        """Turn uniform scores ``u`` on [0, 1] into effect draws by the inverse CDF, in place."""
-        width = self.high - self.low
-        if width == 0:
-            u.fill(self.low)
-            return
-        number = u.dtype.type
-        left = u < number((self.mode - self.low) / width)
-        # √(u·w·(mode − low)) on the left of the mode, −√((1 − u)·w·(high − mode)) on the right.
-        below, above = width * (self.mode - self.low), width * (self.high - self.mode)
-        u *= np.where(left, number(below), number(-above))
-        u += np.where(left, number(0.0), number(above))
-        np.maximum(u, number(0.0), out=u)
-        np.sqrt(u, out=u)
-        u *= np.where(left, number(1.0), number(-1.0))
-        u += np.where(left, number(self.low), number(self.high))
-
-
-@dataclass(frozen=True, kw_only=True)
-class Uniform(_InverseCdf):
-    """Uniform full effect on [low, high]: low + (high − low)·Φ(Z). Variance (b − a)²/12."""
-
-    low: float
-    high: float
-
-    def __post_init__(self) -> None:
-        _floats(self, "low", "high")
-        if self.high < self.low:
-            raise ValueError("a uniform effect needs low ≤ high")
-
-    @property
-    def central(self) -> float:
-        return (self.low + self.high) / 2.0
-
-    @property
-    def mean(self) -> float:
-        return self.central
-
-    @property
-    def sd(self) -> float:
-        return (self.high - self.low) / math.sqrt(12.0)
-
-    def adjusted(self, factor: float) -> Uniform:
-        """The effect times ``factor``: low and high times f."""
-        return replace(self, low=self.low * factor, high=self.high * factor)
-
-    def fill_uniform(self, u: Scores) -> None:
-        """Turn uniform scores ``u`` on [0, 1] into effect draws, in place."""
-        u *= self.high - self.low
-        u += self.low
-
-
-Distribution = Normal | LogNormal | Triangular | Uniform
-
-
-def distribution(
-    kind: str, *, central: float | None = None, low: float | None = None,
-    high: float | None = None, level: float | None = None,
-) -> Distribution:
-    """A distribution by name, as an estimate is stored: central value, interval and level.
-
-    ``normal`` and ``lognormal`` take ``central``, ``low``, ``high`` and ``level`` (an interval
-    at that level; ``low == high == central`` is a certain normal effect); ``triangular`` takes
-    ``low``, ``central`` (the mode) and ``high``; ``uniform`` takes ``low`` and ``high``.
-    """
-    def need(**values: float | None) -> dict[str, float]:
-        missing = [k for k, v in values.items() if v is None]
-        if missing:
-            raise ValueError(f"a {kind} effect needs {', '.join(missing)}")
-        return {k: float(v) for k, v in values.items() if v is not None}
-
-    if kind == "normal":
-        return Normal.from_interval(**need(central=central, low=low, high=high, level=level))
-    if kind == "lognormal":
-        return LogNormal.from_interval(**need(central=central, low=low, high=high, level=level))
-    if kind == "triangular":
-        p = need(low=low, central=central, high=high)
-        return Triangular(low=p["low"], mode=p["central"], high=p["high"])
-    if kind == "uniform":
-        return Uniform(**need(low=low, high=high))
-    raise ValueError(f"unknown distribution {kind!r}: normal, lognormal, triangular or uniform")
-
-
-# --------------------------------------------------------------------------------------------
-# Interventions and their time shapes
-# --------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True, kw_only=True)
-class InterventionEffect:
-    """One intervention's effect on the metric over time.
-
-    Time shape s(t), with τ = t − (start + lag) the periods since the effect begins and
-    x = τ + 1 the periods it has run, N = ``ramp_periods``, H = ``half_life``:
-
-    - before the effect begins (x ≤ 0): 0;
-    - ``step``: 1 from the first period (x ≥ 1);
-    - ``linear``: min(1, x/N) — 1/N in the first period, full in the N-th;
-    - ``s_curve``: min(1, (σ(k(x/N − ½)) − σ(−k/2)) / (σ(k/2) − σ(−k/2))), the logistic
-      σ(v) = 1/(1 + e⁻ᵛ) with k = :data:`S_CURVE_STEEPNESS`, rescaled so that it runs from 0 at
-      x = 0 to 1 at x = N (half at x = N/2);
-    - ``decay`` multiplies by 2^(−max(0, x − N)/H) once the full effect is reached (x = N;
-      N = 1 for a step);
-    - everything times ``overlap`` ∈ [0, 1], the share of the effect that adds to the others'
-      (a shared-population discount or an interaction factor, chosen by the caller).
-
-    ``start`` is a period index (0 = the first projected period; negative for an intervention
-    already under way). ``optimism`` multiplies the effect, E' = f·E (see the module
-    docstring).
-    """
-
-    effect: Distribution
-    start: int = 0
-    lag: int = 0
-    ramp: Ramp = "step"
-    ramp_periods: int = 1
-    persistence: Persistence = "permanent"
-    half_life: float | None = None
-    overlap: float = 1.0
-    optimism: float = 1.0
-
-    def __post_init__(self) -> None:
-        _floats(self, "overlap", "optimism")
-        for name in ("start", "lag", "ramp_periods"):
-            object.__setattr__(self, name, operator.index(getattr(self, name)))
-        if self.half_life is not None:
-            _floats(self, "half_life")
-        if self.lag < 0:
-            raise ValueError("the lag cannot be negative")
-        if self.ramp not in ("step", "linear", "s_curve"):
-            raise ValueError(f"unknown ramp {self.ramp!r}: step, linear or s_curve")
-        if self.ramp_periods < 1:
-            raise ValueError("a ramp lasts at least one period")
-        if self.persistence not in ("permanent", "decay"):
-            raise ValueError(f"unknown persistence {self.persistence!r}: permanent or decay")
-        if self.persistence == "decay" and not (self.half_life and self.half_life > 0):
-            raise ValueError("a decaying effect needs a positive half-life")
-        if not 0.0 <= self.overlap <= 1.0:
-            raise ValueError("the overlap factor must be between 0 and 1")
-        if not (math.isfinite(self.optimism) and self.optimism > 0):
-            raise ValueError("the optimism factor must be positive")
-
-    @property
-    def adjusted_effect(self) -> Distribution:
-        """The effect distribution after the optimism adjustment."""
-        return self.effect.adjusted(self.optimism) if self.optimism != 1.0 else self.effect
-
-    def shape(self, periods: int) -> FloatArray:
-        """s(t) for t = 0 … periods − 1 (see the class docstring)."""
-        return np.asarray(shape_matrix([self], periods)[0], dtype=np.float64)
-
-
-def _logistic(v: FloatArray | float) -> FloatArray:
-    return np.asarray(special.expit(v), dtype=np.float64)
-
-
-def shape_matrix(effects: Sequence[InterventionEffect], periods: int) -> FloatArray:
-    """The interventions × periods matrix of time shapes s[i, t] (vectorised)."""
-    n = len(effects)
-    if n == 0:
-        return np.zeros((0, periods))
-    begins = np.array([e.start + e.lag for e in effects], dtype=np.float64)
-    ramp_n = np.array([e.ramp_periods if e.ramp != "step" else 1 for e in effects],
-                      dtype=np.float64)
-    x = np.arange(periods, dtype=np.float64)[None, :] - begins[:, None] + 1.0
-    xn = x / ramp_n[:, None]
-    k = S_CURVE_STEEPNESS
-    low, high = _logistic(-k / 2), _logistic(k / 2)
-    s_curve = (_logistic(k * (np.clip(xn, 0.0, 1.0) - 0.5)) - low) / (high - low)
-    kinds = np.array([e.ramp for e in effects])
-    out = np.where((kinds == "step")[:, None], (x >= 1.0).astype(np.float64),
-                   np.where((kinds == "linear")[:, None], np.clip(xn, 0.0, 1.0), s_curve))
-    out[x <= 0.0] = 0.0
-    out[xn >= 1.0] = 1.0
-    half_lives = np.array([e.half_life if e.persistence == "decay" and e.half_life else np.inf
-                           for e in effects])
-    decaying = np.isfinite(half_lives)
-    if decaying.any():
-        after_full = np.maximum(0.0, x[decaying] - ramp_n[decaying, None])
-        out[decaying] *= np.exp2(-after_full / half_lives[decaying, None])
-    out *= np.array([e.overlap for e in effects])[:, None]
-    return np.asarray(out, dtype=np.float64)
-
-
-# --------------------------------------------------------------------------------------------
-# Counterfactual
-# --------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True, kw_only=True)
-class Counterfactual:
-    """The metric's path with no new action, with its uncertainty.
-
-    C[t] = (a + δa) + (b + δb)·t + season[t mod m] + ε_t,
-
-    where a = ``level`` (the expected value at period 0 without the season), b = ``slope`` per
-    period, ``season`` m additive offsets (empty for none; ``season[t mod m]`` applies at period
-    t), (δa, δb) a bivariate normal draw of the parameters' error (``level_sd``,
-    ``slope_sd``, correlation ``level_slope_correlation``), and ε the period noise with
-    standard deviation σ = ``noise_sd``:
-
-    - ``iid``: ε_t independent N(0, σ²) — a value scattered about the trend, as in the
-      regression the trend was fitted by;
-    - ``random_walk``: ε_t = Σ_{j≤t} η_j with η_j independent N(0, σ²) — the value wanders,
-      and its uncertainty grows with the horizon (σ²·(t + 1) at period t).
-
-    Var C[t] = σa² + t²σb² + 2tρσaσb + (σ² for iid, or (t + 1)σ² for a random walk)
-    (:meth:`variance`). A declared counterfactual is ``Counterfactual(level=…)`` (flat) or
-    ``Counterfactual(level=…, slope=…)`` (linear), certain unless uncertainties are given.
-    """
-
-    level: float
-    slope: float = 0.0
-    season: tuple[float, ...] = ()
-    level_sd: float = 0.0
-    slope_sd: float = 0.0
-    level_slope_correlation: float = 0.0
-    noise_sd: float = 0.0
-    noise: NoiseKind = "iid"
-
-    def __post_init__(self) -> None:
-        _floats(self, "level", "slope", "level_sd", "slope_sd", "level_slope_correlation",
-                "noise_sd")
-        season = tuple(float(v) for v in self.season)
-        _check_finite(**{f"season[{j}]": v for j, v in enumerate(season)})
-        object.__setattr__(self, "season", season)
-        if min(self.level_sd, self.slope_sd, self.noise_sd) < 0:
-            raise ValueError("standard deviations cannot be negative")
-        if not -1.0 <= self.level_slope_correlation <= 1.0:
-            raise ValueError("a correlation lies between -1 and 1")
-        if self.noise not in ("iid", "random_walk"):
-            raise ValueError(f"unknown noise {self.noise!r}: iid or random_walk")
-
-    @property
-    def is_certain(self) -> bool:
-        return self.level_sd == 0 and self.slope_sd == 0 and self.noise_sd == 0
-
-    def mean_path(self, periods: int) -> FloatArray:
-        """E C[t] = a + b·t + season[t mod m] for t = 0 … periods − 1."""
-        t = np.arange(periods, dtype=np.float64)
-        path = self.level + self.slope * t
-        if self.season:
-            path += np.resize(np.asarray(self.season, dtype=np.float64), periods)
-        return path
-
-    def variance(self, periods: int) -> FloatArray:
-        """Var C[t] in closed form (see the class docstring)."""
-        t = np.arange(periods, dtype=np.float64)
-        noise = self.noise_sd**2 * ((t + 1.0) if self.noise == "random_walk" else 1.0)
-        return (self.level_sd**2 + t**2 * self.slope_sd**2
-                + 2.0 * t * self.level_slope_correlation * self.level_sd * self.slope_sd
-                + noise)
-
-
-def fit_counterfactual(
-    history: Sequence[float] | npt.ArrayLike, *, kind: CounterfactualKind = "linear",
-    season_length: int = 12, noise: NoiseKind = "iid",
-) -> Counterfactual:
-    """Fit a counterfactual to equally spaced ``history`` (oldest first, no gaps).
-
-    The projection's period 0 is the period right after the last value (x = 0; the history
-    sits at x = −n … −1).
-
-    ``kind="seasonal"`` first removes an additive season estimated by STL (Cleveland et al.,
-    "STL: A Seasonal-Trend Decomposition Procedure Based on Loess", *Journal of Official
-    Statistics* 6(1), 1990; statsmodels ``STL``, robust) and fits a linear trend to the
-    seasonally adjusted values; the last ``season_length`` seasonal values, centred, are the
-    season carried forward. ``flat`` and ``linear`` fit the values as they are.
-
-    With ``noise="iid"`` (the default) the trend is an ordinary least-squares fit, the noise is
-    independent with the residual standard error σ̂ = √(RSS/(n − p)) (p = 1 for flat, 2 for
-    linear, plus m − 1 for the season), and the parameters' error has covariance
-    σ̂²(XᵀX)⁻¹; so Var C[t] = σ̂²(1 + xₜᵀ(XᵀX)⁻¹xₜ), the regression prediction variance
-    (Hyndman and Athanasopoulos, *Forecasting: Principles and Practice*, 3rd ed., 2021, §7.6).
-    This is the right choice when the values scatter about a trend.
-
-    With ``noise="random_walk"`` the values are taken to wander: ``flat`` is the naive forecast
-    (the last value) and ``linear`` the drift forecast (the last value plus the mean change
-    b = (y_n − y_1)/(n − 1) per period), with σ̂ from the period-on-period changes Δy
-    (naive: σ̂² = ΣΔy²/(n − 1); drift: σ̂² = Σ(Δy − b)²/(n − 2)) and, for the drift,
-    δb ~ N(0, σ̂²/(n − 1)); so Var C[t] = σ̂²·h·(1 + h/(n − 1)) at horizon h = t + 1, the drift
-    forecast's variance (ibid. §5.5; σ̂²·h for the naive forecast).
-    """
-    y = np.asarray(history, dtype=np.float64).ravel()
-    if not np.all(np.isfinite(y)):
-        raise ValueError("the history must be finite numbers without gaps")
-    if kind not in ("flat", "linear", "seasonal"):
-        raise ValueError(f"unknown counterfactual {kind!r}: flat, linear or seasonal")
-    if noise not in ("iid", "random_walk"):
-        raise ValueError(f"unknown noise {noise!r}: iid or random_walk")
-    n = y.size
-    season: tuple[float, ...] = ()
-    extra_df = 0
-    if kind == "seasonal":
-        seasonal = _stl_seasonal(y, season_length)
-        pattern = seasonal[n - season_length:]
-        season = tuple(float(v) for v in pattern - pattern.mean())
-        y = y - seasonal
-        extra_df = season_length - 1
-    trend = kind != "flat"
-    if noise == "random_walk":
-        return _fit_random_walk(y, drift=trend, season=season)
-    return _fit_regression(y, trend=trend, season=season, extra_df=extra_df)
-
-
-def _stl_seasonal(y: FloatArray, season_length: int) -> FloatArray:
-    from statsmodels.tsa.seasonal import STL  # type: ignore[import-untyped]
-
-    if season_length < 2:
-        raise ValueError("a season lasts at least two periods")
-    if y.size < 2 * season_length + 1:
-        raise ValueError(f"a seasonal fit needs more than two seasons of history "
-                         f"({2 * season_length + 1} values or more)")
-    result = STL(y, period=season_length, robust=True).fit()
-    return np.asarray(result.seasonal, dtype=np.float64)
-
-
-def _fit_regression(y: FloatArray, *, trend: bool, season: tuple[float, ...],
-                    extra_df: int) -> Counterfactual:
-    n = y.size
-    p = 2 if trend else 1
-    if n - p - extra_df < 1:
-        raise ValueError(f"too little history: {n} values for {p + extra_df} parameters")
-    x = np.arange(-n, 0, dtype=np.float64)
-    design = np.column_stack([np.ones(n), x]) if trend else np.ones((n, 1))
-    coef, *_ = np.linalg.lstsq(design, y, rcond=None)
-    residuals = y - design @ coef
-    sigma = math.sqrt(float(residuals @ residuals) / (n - p - extra_df))
-    cov = sigma**2 * np.linalg.inv(design.T @ design)
-    if not trend:
-        return Counterfactual(level=float(coef[0]), season=season,
-                              level_sd=math.sqrt(cov[0, 0]), noise_sd=sigma)
-    level_sd, slope_sd = math.sqrt(cov[0, 0]), math.sqrt(cov[1, 1])
-    corr = float(cov[0, 1] / (level_sd * slope_sd)) if level_sd * slope_sd > 0 else 0.0
-    return Counterfactual(level=float(coef[0]), slope=float(coef[1]), season=season,
-                          level_sd=level_sd, slope_sd=slope_sd,
-                          level_slope_correlation=float(np.clip(corr, -1.0, 1.0)),
-                          noise_sd=sigma, noise="iid")
-
-
-def _fit_random_walk(y: FloatArray, *, drift: bool, season: tuple[float, ...]) -> Counterfactual:
-    n = y.size
-    changes = np.diff(y)
-    if not drift:
-        if n < 2:
-            raise ValueError("a random walk needs at least two values")
-        sigma = math.sqrt(float(changes @ changes) / changes.size)
-        return Counterfactual(level=float(y[-1]), season=season, noise_sd=sigma,
-                              noise="random_walk")
-    if n < 3:
-        raise ValueError("a random walk with drift needs at least three values")
-    b = float(changes.mean())
-    dev = changes - b
-    sigma = math.sqrt(float(dev @ dev) / (changes.size - 1))
-    slope_sd = sigma / math.sqrt(changes.size)
-    # Period 0 is one step on: level = y_n + b, so its error is the drift's (correlation 1).
-    return Counterfactual(level=float(y[-1]) + b, slope=b, season=season, level_sd=slope_sd,
-                          slope_sd=slope_sd, level_slope_correlation=1.0, noise_sd=sigma,
-                          noise="random_walk")
-
-
-# --------------------------------------------------------------------------------------------
-# The projection
-# --------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Projection:
@@ -723,14 +212,15 @@ def project(
     """
     _check_arguments(periods=periods, target_period=target_period, draws=draws, seed=seed,
                      required_probability=required_probability, levels=quantile_levels)
-    _check_finite(target_value=target_value)
+    check_finite(target_value=target_value)
     copula = _copula(correlation, len(effects))
     shapes = shape_matrix(effects, periods)
     workers = max(1, threads if threads is not None else _cpus())
     sign = 1.0 if higher_is_better else -1.0
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        future = pool.submit(_simulate_counterfactual, counterfactual, seed=seed, draws=draws,
-                             periods=periods)
+        future = pool.submit(simulate_counterfactual, counterfactual, draws=draws,
+                             periods=periods,
+                             seed=np.random.SeedSequence(seed, spawn_key=(0,)))
         sim = _Draws.generate([e.adjusted_effect for e in effects], seed=seed, draws=draws,
                               copula=copula, pool=pool, workers=workers)
         baseline = future.result()
@@ -880,34 +370,6 @@ def _met_without_uncertainty(sim: _Draws, at_target: FloatArray, margin: FloatAr
     return counts
 
 
-def _simulate_counterfactual(counterfactual: Counterfactual, *, seed: int, draws: int,
-                             periods: int) -> FloatArray:
-    """periods × draws counterfactual values, from the counterfactual's own stream."""
-    path = counterfactual.mean_path(periods)
-    out = np.empty((periods, draws))
-    if counterfactual.is_certain:
-        out[:] = path[:, None]
-        return out
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0,)))
-    if counterfactual.noise_sd > 0:
-        rng.standard_normal(out=out)
-        out *= counterfactual.noise_sd
-        if counterfactual.noise == "random_walk":
-            np.cumsum(out, axis=0, out=out)
-    else:
-        out.fill(0.0)
-    if counterfactual.level_sd > 0 or counterfactual.slope_sd > 0:
-        z = rng.standard_normal((2, draws))
-        rho = counterfactual.level_slope_correlation
-        level_error = counterfactual.level_sd * z[0]
-        slope_error = counterfactual.slope_sd * (rho * z[0] + math.sqrt(1.0 - rho * rho) * z[1])
-        for t in range(periods):
-            out[t] += level_error
-            out[t] += t * slope_error
-    out += path[:, None]
-    return out
-
-
 def _additional_effect(total: FloatArray, *, target_value: float, higher_is_better: bool,
                        required_probability: float) -> float:
     """Δ such that ⌈p·N⌉ draws of total + Δ meet the target (see the module docstring).
@@ -999,20 +461,6 @@ def _check_arguments(*, periods: int, target_period: int, draws: int, seed: int,
         raise ValueError("the required probability must be between 0 and 1")
     if not levels or any(not 0.0 <= q <= 1.0 for q in levels):
         raise ValueError("quantile levels lie between 0 and 1")
-
-
-def _floats(instance: object, *names: str) -> None:
-    """Store the named fields of a frozen dataclass as finite Python floats."""
-    for name in names:
-        value = float(getattr(instance, name))
-        _check_finite(**{name: value})
-        object.__setattr__(instance, name, value)
-
-
-def _check_finite(**values: float) -> None:
-    for name, value in values.items():
-        if not math.isfinite(value):
-            raise ValueError(f"{name} must be a finite number, not {value}")
 
 
 def _cpus() -> int:
