@@ -1,5 +1,6 @@
 """The forms that create and edit interventions, plan items, delivery chains and overlaps,
-driven through HTTP on both databases."""
+and the public record of changes to a published mission's, driven through HTTP on both
+databases."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from missionboard.accounts.models import AuditEntry
 from missionboard.delivery import service
 from missionboard.delivery.models import ChainLink, Intervention, InterventionOverlap, PlanItem
 from missionboard.delivery.schemas import InterventionIn, PlanItemIn
+from missionboard.missions.models import ChangeRecord
 from missionboard.missions.schemas import OrganisationIn
 from missionboard.missions.service import create_organisation
 from tests.factories import World
@@ -24,6 +26,7 @@ from tests.web.conftest import check_page, csrf_from, sign_in
 
 MANAGE = "/manage/missions/published-mission/interventions"
 PAGE = "/missions/published-mission/interventions"
+DRAFT_MANAGE = "/manage/missions/draft-mission/interventions"
 
 
 @pytest.fixture
@@ -120,6 +123,16 @@ def _fields(html: str, action: str) -> dict[str, Any]:
     parser.feed(html)
     return {k: v.removeprefix("\n") if isinstance(v, str) else v
             for k, v in parser.fields.items()}
+
+
+def _public(client: TestClient) -> TestClient:
+    """A visitor who is not signed in."""
+    return TestClient(client.app, base_url="https://testserver")
+
+
+def _history(html: str) -> str:
+    """The page's record of changes."""
+    return html.split('id="changes"')[1]
 
 
 def _chance(html: str) -> float:
@@ -252,9 +265,89 @@ def test_editing_cannot_change_the_slug(
 ) -> None:
     _intervention(session, world, "more-scanners")
     response = client.post(f"{MANAGE}/more-scanners/edit",
-                           data={**_form(world, slug="renamed"), "csrf_token": editor})
+                           data={**_form(world, slug="renamed"), "reason": "Estimated",
+                                 "csrf_token": editor})
     assert response.status_code == 303
     assert _saved(session, world).title == "More diagnostic scanners"
+
+
+def test_a_published_estimate_changes_only_with_a_reason_shown_publicly(
+    client: TestClient, world: World, session: Session, editor: str
+) -> None:
+    new_form = check_page(client.get(f"{MANAGE}/new"))
+    assert "Reason for adding it (optional)" in new_form
+    response = client.post(f"{MANAGE}/new", data={**_form(world), "csrf_token": editor})
+    assert response.status_code == 303, response.text[:2000]
+    action = f"{MANAGE}/more-scanners/edit"
+    form = check_page(client.get(action))
+    assert "This mission is published" in form
+    fields = _fields(form, action)
+    assert fields["reason"] == ""
+    records, audit = _count(session, ChangeRecord), _count(session, AuditEntry)
+
+    changed = {**fields, "effects.0.central": "7", "effects.0.low": "3", "effects.0.high": "9"}
+    html = check_page(client.post(action, data={**changed, "csrf_token": editor}), status=422)
+    assert "There is a problem" in html
+    assert 'href="#reason"' in html
+    assert "Give a reason for this change: it is shown publicly with the change" in html
+    assert 'value="7"' in html  # what was typed is kept
+    assert [(e.central, e.low, e.high) for e in _saved(session, world).effects] == [(5, 2, 8)]
+    assert (_count(session, ChangeRecord), _count(session, AuditEntry)) == (records, audit)
+
+    response = client.post(action, data={**changed, "reason": "Final evaluation of the pilot",
+                                         "csrf_token": editor})
+    assert response.status_code == 303, response.text[:2000]
+    old = "published-metric E92000001 normal 5 [2, 8] at 80%"
+    new = "published-metric E92000001 normal 7 [3, 9] at 80%"
+    public = _public(client)
+    for page in (f"/missions/{world.mission.slug}", PAGE, f"/metrics/{world.metric.slug}"):
+        history = _history(check_page(public.get(page)))
+        assert f"from <strong>{old}</strong> to <strong>{new}</strong>" in history, page
+        assert "Final evaluation of the pilot" in history
+        assert world.editor.name in history
+    history = _history(check_page(public.get(PAGE)))
+    assert "<strong>More diagnostic scanners</strong>, for" in history
+    assert "Added; no reason given" in history  # the addition, with no reason needed
+    items = public.get("/api/v1/changes").json()["items"]
+    (item,) = [i for i in items if i["reason"] == "Final evaluation of the pilot"]
+    assert (item["entity_type"], item["mission"], item["metric"]) == (
+        "intervention", "published-mission", "published-metric")
+    assert item["fields"] == {"effects": {"old": old, "new": new}}
+
+
+def test_on_a_draft_mission_changes_need_no_reason(
+    client: TestClient, world: World, session: Session, editor: str
+) -> None:
+    form = _form(world, **{"effects.0.metric_slug": world.draft_metric.slug})
+    assert 'name="reason"' not in check_page(client.get(f"{DRAFT_MANAGE}/new"))
+    response = client.post(f"{DRAFT_MANAGE}/new", data={**form, "csrf_token": editor})
+    assert response.status_code == 303, response.text[:2000]
+    action = f"{DRAFT_MANAGE}/more-scanners/edit"
+    page = check_page(client.get(action))
+    assert 'name="reason"' not in page
+    assert "This mission is published" not in page
+    response = client.post(action, data={**form, "start": "2026-01-01",
+                                         "effects.0.central": "7", "csrf_token": editor})
+    assert response.status_code == 303, response.text[:2000]
+    session.expire_all()
+    saved = service.get_intervention(session, mission=world.draft_mission, slug="more-scanners")
+    assert (saved.start, [e.central for e in saved.effects]) == (dt.date(2026, 1, 1), [7])
+
+    service.save_intervention(session, mission=world.draft_mission, data=InterventionIn(
+        slug="other", title="Other", start=dt.date(2025, 1, 1), evidence_kind="pilot_trial",
+        evidence_strength="moderate"))
+    session.commit()
+    base = f"{DRAFT_MANAGE}/more-scanners/overlaps"
+    response = client.post(base, data={"second": "other", "kind": "shared",
+                                       "shared_fraction": "30", "csrf_token": editor})
+    assert response.status_code == 303, response.text[:2000]
+    assert f'action="{base}/other/remove"' in check_page(client.get(base))  # one click
+    for path, data in ((f"{base}/other/edit", {"kind": "shared", "shared_fraction": "40"}),
+                       (f"{base}/other/remove", {})):
+        response = client.post(path, data={**data, "csrf_token": editor})
+        assert response.status_code == 303, response.text[:2000]
+    assert _count(session, InterventionOverlap) == 0
+    assert _count(session, ChangeRecord) == 0
 
 
 # Plan items ------------------------------------------------------------------------------
@@ -343,6 +436,7 @@ def test_set_the_delivery_chain_in_order(
 def test_declare_change_and_remove_an_overlap(
     client: TestClient, world: World, session: Session, editor: str
 ) -> None:
+    """On a published mission: declaring needs no reason; changing and removing do."""
     _intervention(session, world, "first")
     _intervention(session, world, "second")
     base = f"{MANAGE}/first/overlaps"
@@ -355,25 +449,58 @@ def test_declare_change_and_remove_an_overlap(
     html = check_page(client.get(base))
     assert "30% of the smaller effect counted twice" in html
     assert "Same patients" in html
+    assert f'action="{base}/second/remove"' not in html  # removing needs a reason
     # The pair is the same from the other side.
     assert "30% of the smaller effect counted twice" in check_page(
         client.get(f"{MANAGE}/second/overlaps"))
+    # Declaring it again replaces it: a change, which needs a reason.
+    html = check_page(client.post(f"{MANAGE}/second/overlaps", data={
+        "second": "first", "kind": "shared", "shared_fraction": "50", "csrf_token": editor}),
+        status=422)
+    assert 'href="#reason"' in html
 
     action = f"{base}/second/edit"
-    fields = _fields(check_page(client.get(action)), action)
-    assert (fields["kind"], fields["shared_fraction"]) == ("shared", "30")
-    response = client.post(action, data={**fields, "kind": "interaction",
-                                         "interaction": "0.8", "csrf_token": editor})
+    page = check_page(client.get(action))
+    assert "This mission is published" in page
+    fields = _fields(page, action)
+    assert (fields["kind"], fields["shared_fraction"], fields["reason"]) == ("shared", "30", "")
+    records = _count(session, ChangeRecord)
+    html = check_page(client.post(action, data={**fields, "kind": "interaction",
+                                                "interaction": "0.8", "csrf_token": editor}),
+                      status=422)
+    assert "There is a problem" in html
+    assert 'href="#reason"' in html
+    assert 'value="0.8"' in html
+    response = client.post(action, data={**fields, "kind": "interaction", "interaction": "0.8",
+                                         "reason": "Modelled together", "csrf_token": editor})
     assert response.status_code == 303
     session.expire_all()
     overlap = session.scalars(select(InterventionOverlap)).one()
     assert (overlap.interaction, overlap.note) == (0.8, "Same patients")
+    assert _count(session, ChangeRecord) == records + 1
 
-    response = client.post(f"{base}/second/remove", data={"csrf_token": editor})
+    remove = f"{base}/second/remove"
+    html = check_page(client.post(remove, data={"reason": " ", "csrf_token": editor}),
+                      status=422)
+    assert 'href="#remove_reason"' in html
+    assert "Give a reason for removing the overlap" in html
+    assert _count(session, InterventionOverlap) == 1
+    response = client.post(remove, data={"reason": "They reach different patients",
+                                         "csrf_token": editor})
     assert response.status_code == 303
     assert _count(session, InterventionOverlap) == 0
     assert "No overlaps declared" in check_page(client.get(base))
-    assert client.post(f"{base}/second/remove", data={"csrf_token": editor}).status_code == 404
+    assert client.post(remove, data={"reason": "Again", "csrf_token": editor}
+                       ).status_code == 404
+
+    history = _history(check_page(_public(client).get(PAGE)))
+    pair = "‘Intervention first’ and ‘Intervention second’"
+    shared = f"{pair}: 30% of the smaller effect counted twice"
+    interaction = f"{pair}: interaction factor 0.8"
+    assert f"from <strong>(none)</strong> to <strong>{shared}</strong>" in history
+    assert f"from <strong>{shared}</strong> to <strong>{interaction}</strong>" in history
+    assert f"from <strong>{interaction}</strong> to <strong>(none)</strong>" in history
+    assert "They reach different patients" in history
 
 
 @pytest.mark.parametrize("case", [

@@ -9,6 +9,13 @@ percentage points against 8.7 in published academic trials (DellaVigna and Linos
 *Econometrica* 90(1), 2022), a factor of 1.4 / 8.7 ≈ 0.16. By default an estimate's central
 value and interval are multiplied by the factor for its evidence (``DEFAULT_OPTIMISM``); an
 override needs a reason and is shown beside the default.
+
+**No quiet re-basing.** On a published mission, a change to anything that moves the projected
+chance of meeting a target (an intervention's timing, status, evidence, optimism override or
+estimates; an overlap's terms) needs a reason and is kept in the public change record (see
+:func:`missionboard.missions.service.record_change`), once for each published metric whose
+projection it can move, so that it is shown on that metric's page as well as the mission's.
+Additions are recorded too, but need no reason.
 """
 
 from __future__ import annotations
@@ -16,12 +23,14 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import enum
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from missionboard.accounts.models import User
 from missionboard.analytics.projection import (
     Counterfactual,
     Projection,
@@ -48,16 +57,18 @@ from missionboard.delivery.schemas import (
     PlanItemIn,
     TrajectoryOut,
 )
-from missionboard.errors import FieldError, NotFound, ValidationFailed
+from missionboard.errors import FieldError, NotFound, ReasonRequired, ValidationFailed
 from missionboard.metrics import service as metrics_service
 from missionboard.metrics.models import (
     CounterfactualKind,
     Frequency,
+    Metric,
     Observation,
     Polarity,
     Target,
 )
-from missionboard.missions.models import Mission, Organisation
+from missionboard.missions.models import ChangeRecord, Mission, Organisation
+from missionboard.missions.service import diff, record_change
 
 #: The share of an estimated effect expected to survive at scale, by the estimate's evidence.
 DEFAULT_OPTIMISM: dict[EvidenceKind, float] = {
@@ -114,7 +125,7 @@ def _effects(session: Session, data: InterventionIn
             errors.append(FieldError(f"effects.{i}", exc.detail))
             continue
         effects.append(InterventionEffect(
-            metric_id=metric.id, area_id=area.id, distribution=e.distribution,
+            metric=metric, area=area, distribution=e.distribution,
             central=e.central, low=e.low, high=e.high, interval_level=e.interval_level))
     return effects, errors
 
@@ -131,14 +142,115 @@ def _unknown_organisation(field: str, slug: str) -> FieldError:
     return FieldError(field, f"There is no organisation {slug!r}: choose one from the list")
 
 
+# The public change record ------------------------------------------------------------------
+
+#: Changes to these fields of an intervention of a published mission need a public reason:
+#: they move the projection. ``effects`` stands for the estimates on published metrics.
+INTERVENTION_GUARDED = ("status", "start", "lag_months", "ramp", "ramp_months", "persistence",
+                        "half_life_months", "evidence_kind", "evidence_strength",
+                        "optimism_override", "effects")
+#: What the public record of an intervention added to a published mission says.
+INTERVENTION_ADDED = ("title", "status", "start", "effects")
+#: An overlap's terms: the pair, and the shared fraction or the interaction factor.
+OVERLAP_GUARDED = ("terms",)
+#: The reason kept with an addition made without one (an addition needs none).
+NO_REASON_GIVEN = "Added; no reason given"
+
+
+def _figure(number: float) -> str:
+    """A number as typed: no exponent, no trailing zeros."""
+    return f"{number:.10f}".rstrip("0").rstrip(".")
+
+
+def _estimates(effects: Iterable[InterventionEffect]) -> dict[int, str]:
+    """Each published metric's estimates, as one line of text for the public record.
+
+    Estimates for draft metrics are left out: no published projection uses them.
+    """
+    lines: dict[int, list[str]] = {}
+    for e in effects:
+        if e.metric.is_published:
+            lines.setdefault(e.metric.id, []).append(
+                f"{e.metric.slug} {e.area.code} {e.distribution.value} {_figure(e.central)} "
+                f"[{_figure(e.low)}, {_figure(e.high)}] at {_figure(e.interval_level * 100)}%")
+    return {metric_id: "; ".join(sorted(found)) for metric_id, found in lines.items()}
+
+
+def _keep_record(
+    session: Session, *, entity_type: str, entity_id: int, mission: Mission,
+    fields: Mapping[str, Any], by_metric: Mapping[int, Mapping[str, Any]],
+    metric_ids: Iterable[int], actor: User | None, reason: str | None,
+    guarded: Sequence[str],
+) -> None:
+    """Keep the public record of a change to a published mission's intervention or overlap.
+
+    ``fields`` move the projection of every one of ``metric_ids`` (published metrics), so are
+    recorded once for each, or once without a metric when there are none; ``by_metric`` holds
+    the changes to one metric's projection only. Each record is then listed on its metric's
+    page as well as the mission's. Raises :class:`ReasonRequired`, naming every guarded field
+    changed, before recording anything.
+    """
+    if not mission.is_published:
+        return
+    every: list[int | None] = [*sorted(metric_ids)] or [None]
+    records = {metric_id: dict(fields) for metric_id in every} if fields else {}
+    for key in sorted(by_metric):
+        records.setdefault(key, {}).update(by_metric[key])
+    changed = list(dict.fromkeys(f for r in records.values() for f in r if f in guarded))
+    if changed and not (reason and reason.strip()):
+        raise ReasonRequired(changed)
+    for metric_id, changes in records.items():
+        record_change(session, entity_type=entity_type, entity_id=entity_id, fields=changes,
+                      actor=actor, reason=reason, guarded=guarded, published=True,
+                      mission_id=mission.id, metric_id=metric_id)
+
+
+def _record_edit(
+    session: Session, *, mission: Mission, intervention: Intervention, data: InterventionIn,
+    effects: Sequence[InterventionEffect], actor: User | None, reason: str | None,
+) -> None:
+    changes = diff(intervention, {key: getattr(data, key) for key in INTERVENTION_GUARDED
+                                  if key != "effects"})
+    old, new = _estimates(intervention.effects), _estimates(effects)
+    by_metric = {metric_id: {"effects": {"old": old.get(metric_id), "new": new.get(metric_id)}}
+                 for metric_id in old.keys() | new.keys()
+                 if old.get(metric_id) != new.get(metric_id)}
+    _keep_record(session, entity_type="intervention", entity_id=intervention.id,
+                 mission=mission, fields=changes, by_metric=by_metric,
+                 metric_ids=old.keys() | new.keys(), actor=actor, reason=reason,
+                 guarded=INTERVENTION_GUARDED)
+
+
+def _record_addition(
+    session: Session, *, mission: Mission, intervention: Intervention, actor: User | None,
+    reason: str | None,
+) -> None:
+    fields = {"title": intervention.title, "status": intervention.status.value,
+              "start": intervention.start.isoformat()}
+    estimates = _estimates(intervention.effects)
+    _keep_record(session, entity_type="intervention", entity_id=intervention.id,
+                 mission=mission, fields={k: {"old": None, "new": v} for k, v in fields.items()},
+                 by_metric={metric_id: {"effects": {"old": None, "new": text}}
+                            for metric_id, text in estimates.items()},
+                 metric_ids=estimates.keys(), actor=actor,
+                 reason=reason if reason and reason.strip() else NO_REASON_GIVEN,
+                 guarded=INTERVENTION_ADDED)
+
+
+# Interventions and overlaps ----------------------------------------------------------------
+
 def save_intervention(
     session: Session, *, mission: Mission, data: InterventionIn,
-    intervention: Intervention | None = None,
+    intervention: Intervention | None = None, actor: User | None = None,
+    reason: str | None = None,
 ) -> Intervention:
     """Create an intervention, or replace an existing one's fields, budgets and effects.
 
     Checks everything before changing anything: an unknown organisation, metric or area, or a
-    slug already used in the mission, raises :class:`ValidationFailed` naming each field.
+    slug already used in the mission, raises :class:`ValidationFailed` naming each field. On a
+    published mission, a change to a field of :data:`INTERVENTION_GUARDED` raises
+    :class:`ReasonRequired` without a reason, and is kept in the public change record with it;
+    a new intervention is recorded too, with the reason if one is given.
     """
     errors: list[FieldError] = []
     duplicate = session.scalar(select(Intervention.id).where(
@@ -153,9 +265,13 @@ def save_intervention(
     effects, effect_errors = _effects(session, data)
     if errors or effect_errors:
         raise ValidationFailed(errors + effect_errors)
+    adding = intervention is None
     if intervention is None:
         intervention = Intervention(mission_id=mission.id)
         session.add(intervention)
+    else:
+        _record_edit(session, mission=mission, intervention=intervention, data=data,
+                     effects=effects, actor=actor, reason=reason)
     fields = data.model_dump(exclude={"owner_slug", "contributor_slugs", "budgets", "effects"})
     for key, value in fields.items():
         setattr(intervention, key, value)
@@ -169,14 +285,47 @@ def save_intervention(
                             for y, a in sorted(data.budgets.items())]
     intervention.effects = effects
     session.flush()
+    if adding:
+        _record_addition(session, mission=mission, intervention=intervention, actor=actor,
+                         reason=reason)
+        session.flush()
     return intervention
+
+
+def _terms(first: Intervention, second: Intervention, *, shared_fraction: float,
+           interaction: float | None) -> str:
+    """An overlap as the public record shows it, the same from either side."""
+    a, b = sorted((first, second), key=lambda i: i.id)
+    how = (f"{_figure(shared_fraction * 100)}% of the smaller effect counted twice"
+           if interaction is None else f"interaction factor {_figure(interaction)}")
+    return f"‘{a.title}’ and ‘{b.title}’: {how}"
+
+
+def _record_overlap(
+    session: Session, *, overlap: InterventionOverlap, first: Intervention,
+    second: Intervention, old: str | None, new: str | None, actor: User | None,
+    reason: str | None,
+) -> None:
+    """Record an overlap's terms changing, for the metrics both interventions estimate."""
+    if old == new:
+        return
+    shared = _estimates(first.effects).keys() & _estimates(second.effects).keys()
+    _keep_record(session, entity_type="overlap", entity_id=overlap.id, mission=first.mission,
+                 fields={"terms": {"old": old, "new": new}}, by_metric={},
+                 metric_ids=shared, actor=actor, reason=reason, guarded=OVERLAP_GUARDED)
 
 
 def set_overlap(
     session: Session, *, first: Intervention, second: Intervention,
     shared_fraction: float = 0.0, interaction: float | None = None, note: str = "",
+    actor: User | None = None, reason: str | None = None,
 ) -> InterventionOverlap:
-    """Declare that two interventions overlap (stored once per unordered pair)."""
+    """Declare that two interventions overlap (stored once per unordered pair).
+
+    On a published mission, changing the terms of an overlap already declared needs a reason
+    (:class:`ReasonRequired`); a new overlap needs none. Both are kept in the public change
+    record; a change to the note alone is not.
+    """
     if first.id == second.id:
         raise ValidationFailed([FieldError("second", "An intervention cannot overlap itself")])
     if not 0 <= shared_fraction <= 1:
@@ -185,11 +334,23 @@ def set_overlap(
     a, b = sorted((first.id, second.id))
     overlap = session.scalar(select(InterventionOverlap).where(
         InterventionOverlap.first_id == a, InterventionOverlap.second_id == b))
+    new = _terms(first, second, shared_fraction=shared_fraction, interaction=interaction)
     if overlap is None:
         overlap = InterventionOverlap(first_id=a, second_id=b)
         session.add(overlap)
+        old = None
+        reason = reason if reason and reason.strip() else NO_REASON_GIVEN
+    else:
+        old = _terms(first, second, shared_fraction=overlap.shared_fraction,
+                     interaction=overlap.interaction)
+        _record_overlap(session, overlap=overlap, first=first, second=second, old=old, new=new,
+                        actor=actor, reason=reason)
     overlap.shared_fraction, overlap.interaction, overlap.note = shared_fraction, interaction, note
     session.flush()
+    if old is None:
+        _record_overlap(session, overlap=overlap, first=first, second=second, old=None,
+                        new=new, actor=actor, reason=reason)
+        session.flush()
     return overlap
 
 
@@ -203,9 +364,48 @@ def get_overlap(session: Session, *, first: Intervention, second: Intervention
     return overlap
 
 
-def remove_overlap(session: Session, *, first: Intervention, second: Intervention) -> None:
-    session.delete(get_overlap(session, first=first, second=second))
+def remove_overlap(
+    session: Session, *, first: Intervention, second: Intervention,
+    actor: User | None = None, reason: str | None = None,
+) -> None:
+    """Remove a declared overlap; on a published mission this needs a reason and is kept in
+    the public change record."""
+    overlap = get_overlap(session, first=first, second=second)
+    _record_overlap(session, overlap=overlap, first=first, second=second,
+                    old=_terms(first, second, shared_fraction=overlap.shared_fraction,
+                               interaction=overlap.interaction),
+                    new=None, actor=actor, reason=reason)
+    session.delete(overlap)
     session.flush()
+
+
+@dataclass(frozen=True)
+class InterventionChange:
+    """A public change record about one of a mission's interventions or overlaps."""
+
+    record: ChangeRecord
+    #: The intervention's title, or "Overlap" (an overlap's terms name the pair).
+    subject: str
+    #: The published metric whose projection it moves, if it was recorded for one.
+    metric: Metric | None
+
+
+def intervention_changes(session: Session, *, mission: Mission) -> list[InterventionChange]:
+    """The public record of changes to the mission's interventions and overlaps, newest first."""
+    records = session.scalars(
+        select(ChangeRecord)
+        .where(ChangeRecord.mission_id == mission.id,
+               ChangeRecord.entity_type.in_(("intervention", "overlap")))
+        .order_by(ChangeRecord.at.desc(), ChangeRecord.id.desc()))
+    titles = {i.id: i.title for i in list_interventions(session, mission=mission)}
+    return [
+        InterventionChange(
+            record=r,
+            subject=(titles.get(r.entity_id, "An intervention")
+                     if r.entity_type == "intervention" else "Overlap"),
+            metric=session.get(Metric, r.metric_id) if r.metric_id is not None else None)
+        for r in records
+    ]
 
 
 def overlaps_of(session: Session, *, intervention: Intervention

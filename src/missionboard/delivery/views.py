@@ -83,6 +83,7 @@ def interventions_page(request: Request, slug: str, db: DB, user: CurrentUser) -
         "mission": mission, "rows": rows,
         "summary": service.plan_summary(interventions, today=today), "today": today,
         "defaults": sorted(service.DEFAULT_OPTIMISM.items(), key=lambda kv: -kv[1]),
+        "changes": service.intervention_changes(db, mission=mission),
         "can_edit": access.can_edit_mission(user, mission.id),
     }, user=user)
 
@@ -232,7 +233,7 @@ def _effects(rows: list[dict[str, str]], metrics: set[str], areas: set[str],
 def _parse_intervention(sub: _Submitted, *, metrics: set[str], areas: set[str]
                         ) -> InterventionIn:
     errors: list[FieldError] = []
-    data: dict[str, Any] = _present(sub.values, without={"optimism_override"})
+    data: dict[str, Any] = _present(sub.values, without={"optimism_override", "reason"})
     data["contributor_slugs"] = sub.contributors
     data["optimism_override"] = _number(
         sub.values.get("optimism_override"), "optimism_override",
@@ -328,12 +329,13 @@ def _intervention_form(request: Request, db: DB, user: User, *, mission: Mission
                   status_code=422 if errors else 200, user=user)
 
 
-def _save_intervention(db: DB, sub: _Submitted, *, mission: Mission,
+def _save_intervention(db: DB, sub: _Submitted, *, user: User, mission: Mission,
                        intervention: Intervention | None) -> Intervention:
     data = _parse_intervention(
         sub, metrics={m.slug for m in _metric_choices(mission, intervention)},
         areas={a.code for a in metrics_service.list_areas(db)})
-    return service.save_intervention(db, mission=mission, data=data, intervention=intervention)
+    return service.save_intervention(db, mission=mission, data=data, intervention=intervention,
+                                     actor=user, reason=sub.values.get("reason"))
 
 
 def _interventions_url(mission: Mission, intervention: Intervention) -> str:
@@ -358,7 +360,8 @@ async def create_intervention(request: Request, slug: str, db: DB, user: Current
     user, mission = _editable_mission(db, user, slug)
     sub = await _submitted(request)
     try:
-        intervention = _save_intervention(db, sub, mission=mission, intervention=None)
+        intervention = _save_intervention(db, sub, user=user, mission=mission,
+                                          intervention=None)
     except ValidationFailed as exc:
         return _intervention_form(request, db, user, mission=mission, intervention=None,
                                   sub=sub, errors=exc.errors)
@@ -379,7 +382,8 @@ async def edit_intervention(request: Request, db: DB, e: Editing) -> Response:
     sub = await _submitted(request)
     sub.values["slug"] = e.intervention.slug
     try:
-        _save_intervention(db, sub, mission=e.mission, intervention=e.intervention)
+        _save_intervention(db, sub, user=e.user, mission=e.mission,
+                           intervention=e.intervention)
     except ValidationFailed as exc:
         return _intervention_form(request, db, e.user, mission=e.mission,
                                   intervention=e.intervention, sub=sub, errors=exc.errors)
@@ -570,8 +574,8 @@ async def declare_overlap(request: Request, db: DB, e: Editing) -> Response:
     values = await form_values(request)
     try:
         other = _partner(db, e.mission, values.get("second", ""))
-        service.set_overlap(db, first=e.intervention, second=other,
-                            **_parse_overlap(values).model_dump())
+        service.set_overlap(db, first=e.intervention, second=other, actor=e.user,
+                            reason=values.get("reason"), **_parse_overlap(values).model_dump())
     except ValidationFailed as exc:
         return _overlaps_page(request, db, e, values=values, errors=exc.errors)
     flash(request, f"Overlap with ‘{other.title}’ saved.")
@@ -593,8 +597,8 @@ async def edit_overlap(request: Request, other: str, db: DB, e: Editing) -> Resp
     service.get_overlap(db, first=e.intervention, second=partner)
     values = await form_values(request)
     try:
-        service.set_overlap(db, first=e.intervention, second=partner,
-                            **_parse_overlap(values).model_dump())
+        service.set_overlap(db, first=e.intervention, second=partner, actor=e.user,
+                            reason=values.get("reason"), **_parse_overlap(values).model_dump())
     except ValidationFailed as exc:
         return _overlap_form(request, e, other=partner, values=values, errors=exc.errors)
     flash(request, f"Overlap with ‘{partner.title}’ updated.")
@@ -603,8 +607,21 @@ async def edit_overlap(request: Request, other: str, db: DB, e: Editing) -> Resp
 
 @router.post("/manage/missions/{slug}/interventions/{intervention}/overlaps/{other}/remove",
              response_class=HTMLResponse)
-def remove_overlap(request: Request, other: str, db: DB, e: Editing) -> Response:
+async def remove_overlap(request: Request, other: str, db: DB, e: Editing) -> Response:
     partner = service.get_intervention(db, mission=e.mission, slug=other)
-    service.remove_overlap(db, first=e.intervention, second=partner)
+    values = await form_values(request)
+    try:
+        service.remove_overlap(db, first=e.intervention, second=partner, actor=e.user,
+                               reason=values.get("reason"))
+    except ValidationFailed as exc:
+        # The change form holds the removal's reason too, as ``remove_reason``.
+        overlap = service.get_overlap(db, first=e.intervention, second=partner)
+        return _overlap_form(
+            request, e, other=partner,
+            values={**_overlap_values_of(partner, overlap),
+                    "remove_reason": values.get("reason", "")},
+            errors=[FieldError("remove_reason", "Give a reason for removing the overlap: it "
+                                                "is shown publicly with the change")
+                    if err.field == "reason" else err for err in exc.errors])
     flash(request, f"Overlap with ‘{partner.title}’ removed.")
     return RedirectResponse(_overlaps_url(e), status_code=303)
