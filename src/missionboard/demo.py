@@ -223,6 +223,10 @@ def load_demo(session: Session, *, admin_email: str, admin_password: str) -> Dem
                                           areas=areas)
     session.flush()
     interventions = _create_interventions(session, missions_by_slug=by_slug)
+    # Published once complete, so that setting up the demo is not itself on the public record.
+    for mission in by_slug.values():
+        missions.set_mission_status(session, mission=mission, status=MissionStatus.PUBLISHED,
+                                    actor=None, reason=None)
     rtt = next(m for m in created if m.slug == RTT_SLUG)
     _create_users(session, email=admin_email, password=admin_password,
                   mission=by_slug[MARKER_MISSION], metric=rtt)
@@ -307,8 +311,6 @@ def _create_mission(
         missions.add_contribution(session, mission=mission, data=contribution)
     for member in content.board:
         missions.add_board_member(session, mission=mission, data=member)
-    missions.set_mission_status(session, mission=mission, status=MissionStatus.PUBLISHED,
-                                actor=None, reason=None)
     return mission
 
 

@@ -164,7 +164,8 @@ WRITES = [
     Write("create intervention", lambda w: f"{_interventions_path(w)}/new", _intervention_form,
           "editor", "other_editor"),
     Write("edit intervention", lambda w: f"{_interventions_path(w)}/existing/edit",
-          lambda w: {**_intervention_form(w), "title": "Renamed"}, "editor", "other_editor"),
+          lambda w: {**_intervention_form(w), "title": "Renamed", "reason": "Re-estimated"},
+          "editor", "other_editor"),
     Write("add plan item", lambda w: f"{_interventions_path(w)}/existing/plan/new",
           _plan_item_form, "editor", "other_editor"),
     Write("edit plan item", _plan_item_path, _plan_item_form, "editor", "other_editor"),
@@ -172,10 +173,12 @@ WRITES = [
           lambda w: {"chain.0.role": "Minister", "chain.1.role": "Local teams"},
           "editor", "other_editor"),
     Write("declare overlap", lambda w: f"{_interventions_path(w)}/partner/overlaps",
-          lambda w: {"second": "existing", "kind": "interaction", "interaction": "0.8"},
+          lambda w: {"second": "existing", "kind": "interaction", "interaction": "0.8",
+                     "reason": "Modelled together"},
           "editor", "other_editor"),
     Write("edit overlap", lambda w: f"{_interventions_path(w)}/existing/overlaps/partner/edit",
-          lambda w: {"kind": "shared", "shared_fraction": "40"}, "editor", "other_editor"),
+          lambda w: {"kind": "shared", "shared_fraction": "40", "reason": "Surveyed"},
+          "editor", "other_editor"),
     Write("schedule stocktake", lambda w: f"/manage/missions/{w.mission.slug}/stocktakes/new",
           lambda w: {"title": "Next", "meeting_on": "2026-01-10", "as_of": "2026-01-01"},
           "editor", "other_editor"),
@@ -214,7 +217,7 @@ WRITES = [
           f"{_one(w, Challenge)}/publish", lambda w: {}, "editor", "other_editor"),
     Write("remove overlap",
           lambda w: f"{_interventions_path(w)}/existing/overlaps/partner/remove",
-          lambda w: {}, "editor", "other_editor"),
+          lambda w: {"reason": "Different people"}, "editor", "other_editor"),
 ]
 
 
