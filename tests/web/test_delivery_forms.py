@@ -305,6 +305,8 @@ def test_a_published_estimate_changes_only_with_a_reason_shown_publicly(
         assert f"from <strong>{old}</strong> to <strong>{new}</strong>" in history, page
         assert "Final evaluation of the pilot" in history
         assert world.editor.name in history
+        if page != PAGE:  # the interventions page has a column for the intervention
+            assert "Intervention ‘More diagnostic scanners’ effects" in history, page
     history = _history(check_page(public.get(PAGE)))
     assert "<strong>More diagnostic scanners</strong>, for" in history
     assert "Added; no reason given" in history  # the addition, with no reason needed

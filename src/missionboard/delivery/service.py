@@ -421,6 +421,19 @@ def overlaps_of(session: Session, *, intervention: Intervention
     return sorted(pairs, key=lambda pair: pair[0].title)
 
 
+def change_titles(session: Session, *, mission_id: int | None = None,
+                  metric_id: int | None = None) -> dict[str, str]:
+    """Titles of the interventions in a mission's (or acting on a metric's) change records,
+    keyed ``"intervention:<id>"``: the public record names what changed."""
+    query = select(Intervention.id, Intervention.title)
+    if mission_id is not None:
+        query = query.where(Intervention.mission_id == mission_id)
+    if metric_id is not None:
+        query = query.where(Intervention.id.in_(select(InterventionEffect.intervention_id).where(
+            InterventionEffect.metric_id == metric_id)))
+    return {f"intervention:{i}": title for i, title in session.execute(query)}
+
+
 def effects_on(session: Session, *, metric_id: int, area_id: int) -> list[InterventionEffect]:
     """Every intervention's estimate for one metric and area (the inputs to a projection)."""
     return list(session.scalars(

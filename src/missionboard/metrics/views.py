@@ -111,6 +111,7 @@ def metric_page(
         "chart_spec": charts.actuals_and_path(metric=metric, observations=observations,
                                          target=area_target),
         "changes": missions_service.list_changes(db, metric_id=metric.id),
+        "change_titles": delivery_service.change_titles(db, metric_id=metric.id),
         "can_edit": access.can_edit_metric(user, mission_ids),
         "can_publish_data": access.can_publish_data(user, metric.id, mission_ids),
     }, user=user)

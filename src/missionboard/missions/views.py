@@ -82,6 +82,7 @@ def mission_page(request: Request, slug: str, db: DB, user: CurrentUser) -> Resp
         "changes": service.list_changes(db, mission_id=mission.id,
                                         also_metric_ids=metric_titles.keys()),
         "metric_titles": metric_titles,
+        "change_titles": delivery_service.change_titles(db, mission_id=mission.id),
         "can_edit": access.can_edit_mission(user, mission.id),
         **_delivery_record(db, user, mission),
     }, user=user)
