@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from missionboard.delivery.service import TrajectoryView
@@ -22,47 +22,49 @@ def fan_chart(view: TrajectoryView, *, required: TargetView,
          "p50": float(q[0.5][t]), "p75": float(q[0.75][t]), "p90": float(q[0.9][t])}
         for t, d in enumerate(view.months)
     ]
-    lines = [{"date": d.isoformat(), "value": v, "series": "Required path"}
-             for d, v in zip(required.path.dates, required.path.values, strict=True)]
-    lines += [{"date": d["date"], "value": d["p50"], "series": "Projection (median)"}
-              for d in bands]
-    points = [{"date": o.period_end.isoformat(), "value": o.value, "series": "Actual"}
-              for o in actuals]
-    domain = ["Projection (median)", "Required path", "Actual"]
-    colours = ["#1d70b8", "#505a5f", "#d4351c"]
+    path = [{"date": d.isoformat(), "value": v}
+            for d, v in zip(required.path.dates, required.path.values, strict=True)]
+    actual = [{"date": o.period_end.isoformat(), "value": o.value} for o in actuals]
+    return fan_spec(bands, path=path, actuals=actual, unit=required.target.metric.unit)
+
+
+def fan_spec(bands: Sequence[Mapping[str, Any]], *, path: Sequence[Mapping[str, Any]],
+             actuals: Sequence[Mapping[str, Any]] = (), unit: str, height: int = 300
+             ) -> dict[str, Any]:
+    """A fan chart from plain data: ``bands`` have ``date`` and ``p10``…``p90``; ``path`` and
+    ``actuals`` have ``date`` and ``value``."""
+    lines = [{**p, "series": "Required path"} for p in path]
+    lines += [{"date": b["date"], "value": b["p50"], "series": "Projection (median)"}
+              for b in bands]
+    points = [{**a, "series": "Actual"} for a in actuals]
+    domain = ["Projection (median)", "Required path"] + (["Actual"] if points else [])
+    colours = ["#1d70b8", "#505a5f", "#d4351c"][:len(domain)]
     colour = {"field": "series", "type": "nominal", "title": None,
               "scale": {"domain": domain, "range": colours}}
-    return {
-        "$schema": VEGA_LITE_SCHEMA,
-        "width": "container",
-        "height": 300,
-        "layer": [
-            {"data": {"values": bands}, "mark": {"type": "area", "opacity": 0.2,
-                                                 "color": "#1d70b8"},
-             "encoding": {"x": {"field": "date", "type": "temporal", "title": None},
-                          "y": {"field": "p10", "type": "quantitative",
-                                "title": required.target.metric.unit,
-                                "scale": {"zero": False}},
-                          "y2": {"field": "p90"}}},
-            {"data": {"values": bands}, "mark": {"type": "area", "opacity": 0.35,
-                                                 "color": "#1d70b8"},
-             "encoding": {"x": {"field": "date", "type": "temporal"},
-                          "y": {"field": "p25", "type": "quantitative"},
-                          "y2": {"field": "p75"}}},
-            {"data": {"values": lines},
-             "mark": {"type": "line"},
-             "encoding": {"x": {"field": "date", "type": "temporal"},
-                          "y": {"field": "value", "type": "quantitative"},
-                          "color": colour,
-                          "strokeDash": {"field": "series", "type": "nominal", "legend": None,
-                                         "scale": {"domain": domain[:2],
-                                                   "range": [[1, 0], [6, 4]]}}}},
-            {"data": {"values": points}, "mark": {"type": "point", "filled": True},
-             "encoding": {"x": {"field": "date", "type": "temporal"},
-                          "y": {"field": "value", "type": "quantitative"},
-                          "color": colour}},
-        ],
-    }
+    x = {"field": "date", "type": "temporal", "title": None}
+    layers: list[dict[str, Any]] = [
+        {"data": {"values": list(bands)}, "mark": {"type": "area", "opacity": 0.2,
+                                                   "color": "#1d70b8"},
+         "encoding": {"x": x, "y": {"field": "p10", "type": "quantitative", "title": unit,
+                                    "scale": {"zero": False}},
+                      "y2": {"field": "p90"}}},
+        {"data": {"values": list(bands)}, "mark": {"type": "area", "opacity": 0.35,
+                                                   "color": "#1d70b8"},
+         "encoding": {"x": x, "y": {"field": "p25", "type": "quantitative"},
+                      "y2": {"field": "p75"}}},
+        {"data": {"values": lines}, "mark": {"type": "line"},
+         "encoding": {"x": x, "y": {"field": "value", "type": "quantitative"},
+                      "color": colour,
+                      "strokeDash": {"field": "series", "type": "nominal", "legend": None,
+                                     "scale": {"domain": domain[:2],
+                                               "range": [[1, 0], [6, 4]]}}}},
+    ]
+    if points:
+        layers.append({"data": {"values": points}, "mark": {"type": "point", "filled": True},
+                       "encoding": {"x": x, "y": {"field": "value", "type": "quantitative"},
+                                    "color": colour}})
+    return {"$schema": VEGA_LITE_SCHEMA, "width": "container", "height": height,
+            "layer": layers}
 
 
 def waterfall(view: TrajectoryView) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from missionboard.delivery.charts import VEGA_LITE_SCHEMA
+from missionboard.delivery.charts import VEGA_LITE_SCHEMA, fan_spec
 from missionboard.stocktakes.framework import RATING_LABELS
 from missionboard.stocktakes.models import Rating
 
@@ -15,38 +15,9 @@ RATING_COLOURS = {Rating.GREEN: "#00703c", Rating.AMBER_GREEN: "#85994b",
 
 def pack_fan(row: Mapping[str, Any]) -> dict[str, Any]:
     """A headline target's projection as frozen in the pack, against its required path."""
-    bands = row["fan"]
-    lines = [{"date": p["date"], "value": p["value"], "series": "Required path"}
-             for p in row["path"]]
-    lines += [{"date": b["month"], "value": b["p50"], "series": "Projection (median)"}
-              for b in bands]
-    domain = ["Projection (median)", "Required path"]
-    x = {"field": "month", "type": "temporal", "title": None}
-    return {
-        "$schema": VEGA_LITE_SCHEMA,
-        "width": "container",
-        "height": 220,
-        "layer": [
-            {"data": {"values": bands}, "mark": {"type": "area", "opacity": 0.2,
-                                                 "color": "#1d70b8"},
-             "encoding": {"x": x, "y": {"field": "p10", "type": "quantitative",
-                                        "title": row["unit"], "scale": {"zero": False}},
-                          "y2": {"field": "p90"}}},
-            {"data": {"values": bands}, "mark": {"type": "area", "opacity": 0.35,
-                                                 "color": "#1d70b8"},
-             "encoding": {"x": x, "y": {"field": "p25", "type": "quantitative"},
-                          "y2": {"field": "p75"}}},
-            {"data": {"values": lines}, "mark": {"type": "line"},
-             "encoding": {"x": {"field": "date", "type": "temporal"},
-                          "y": {"field": "value", "type": "quantitative"},
-                          "color": {"field": "series", "type": "nominal", "title": None,
-                                    "scale": {"domain": domain,
-                                              "range": ["#1d70b8", "#505a5f"]}},
-                          "strokeDash": {"field": "series", "type": "nominal", "legend": None,
-                                         "scale": {"domain": domain,
-                                                   "range": [[1, 0], [6, 4]]}}}},
-        ],
-    }
+    bands = [{"date": b["month"], **{k: b[k] for k in ("p10", "p25", "p50", "p75", "p90")}}
+             for b in row["fan"]]
+    return fan_spec(bands, path=row["path"], unit=row["unit"], height=220)
 
 
 def judgement_timeline(points: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
