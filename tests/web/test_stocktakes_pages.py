@@ -94,6 +94,7 @@ def test_issue_publish_and_download_the_pack(client: TestClient, world: World) -
     assert digest
     issued_text = _pdf_text(client.get(page + "/pack.pdf").content)
     assert "DRAFT" not in issued_text
+    assert "The meeting" not in issued_text  # nothing recorded yet
     assert digest.group(1) in issued_text.replace("\n", "")
     again = _post(client, page, f"/manage/missions/{world.mission.slug}/stocktakes/"
                   f"{stocktake_id}/issue", {})

@@ -216,7 +216,8 @@ def render_pack(pack: Mapping[str, Any], *, issued: Mapping[str, Any] | None,
         story.append(_p(f"Last judgement ({_date(previous['meeting_on'])}): {rating}. "
                         f"{previous['judgement']['reason']}"))
     story += _headline(pack) + _sections(pack)
-    if meeting:
+    if meeting and (meeting.get("judgement") or meeting.get("decisions")
+                    or meeting.get("actions")):
         story += _meeting(meeting)
     doc.build(story)
     return buffer.getvalue()
