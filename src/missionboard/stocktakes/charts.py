@@ -32,17 +32,19 @@ def judgement_timeline(points: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "data": {"values": values},
         "layer": [
             {"mark": {"type": "line", "color": "#b1b4b6"}},
-            {"mark": {"type": "point", "filled": True, "size": 160}},
+            {"mark": {"type": "point", "filled": True, "size": 160, "opacity": 1},
+             "encoding": {"color": {
+                 "field": "rating", "type": "nominal", "title": "Likelihood of delivery",
+                 "scale": {"domain": [RATING_LABELS[r] for r in order],
+                           "range": [RATING_COLOURS[r] for r in order]}}}},
         ],
         "encoding": {
-            "x": {"field": "date", "type": "temporal", "title": "Stocktake"},
+            "x": {"field": "date", "type": "temporal", "title": "Stocktake",
+                  "scale": {"padding": 16}, "axis": {"format": "%b %Y", "tickCount": "month"}},
             "y": {"field": "level", "type": "quantitative", "title": None,
                   "scale": {"domain": [0.5, len(order) + 0.5]},
                   "axis": {"values": list(range(1, len(order) + 1)),
                            "labelExpr": "['', 'Red', 'Amber-red', 'Amber-green', "
                                         "'Green'][datum.value]"}},
-            "color": {"field": "rating", "type": "nominal", "title": "Likelihood of delivery",
-                      "scale": {"domain": [RATING_LABELS[r] for r in order],
-                                "range": [RATING_COLOURS[r] for r in order]}},
         },
     }
