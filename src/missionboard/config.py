@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     login_window_seconds: int = 15 * 60
     #: Trust X-Forwarded-For from a reverse proxy when recording the client address.
     trust_forwarded_for: bool = False
+    #: Where files too large for the database live (unit-level observations as Parquet).
+    data_dir: Path = Path("missionboard-data")
     page_size_default: int = 100
     page_size_max: int = 1000
 

@@ -1,11 +1,12 @@
 """Import every domain's models so that the metadata is complete (Alembic, tests)."""
 
 from missionboard.accounts import models as accounts_models
+from missionboard.benchmarking import models as benchmarking_models
 from missionboard.db.base import Base
 from missionboard.delivery import models as delivery_models
 from missionboard.metrics import models as metrics_models
 from missionboard.missions import models as missions_models
 from missionboard.stocktakes import models as stocktakes_models
 
-__all__ = ["Base", "accounts_models", "delivery_models", "metrics_models", "missions_models",
-           "stocktakes_models"]
+__all__ = ["Base", "accounts_models", "benchmarking_models", "delivery_models", "metrics_models",
+           "missions_models", "stocktakes_models"]
