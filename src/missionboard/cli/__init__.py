@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import secrets
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from sqlalchemy.orm import Session
 
 from missionboard.accounts.models import Role
-from missionboard.config import Settings, get_settings
+from missionboard.cli import common
 from missionboard.errors import DomainError, ValidationFailed
 
 app = typer.Typer(help="Missionboard: missions, metrics and targets, in the open.",
@@ -28,36 +25,10 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(import_app, name="import")
 
-console = Console()
-err_console = Console(stderr=True)
-
-DatabaseOption = Annotated[
-    str | None, typer.Option("--database-url", help="Overrides MISSIONBOARD_DATABASE_URL.")
-]
-
-
-def _settings(database_url: str | None, **overrides: object) -> Settings:
-    if database_url:
-        overrides["database_url"] = database_url
-    return get_settings(**overrides)
-
-
-@contextmanager
-def _unit_of_work(settings: Settings) -> Iterator[Session]:
-    """One transaction on a fresh engine, disposed of afterwards."""
-    from missionboard.db.session import create_db_engine, create_session_factory, unit_of_work
-
-    engine = create_db_engine(settings.database_url)
-    try:
-        with unit_of_work(create_session_factory(engine)) as session:
-            yield session
-    finally:
-        engine.dispose()
-
-
-def _fail(message: str) -> typer.Exit:
-    err_console.print(f"[bold red]Error:[/] {message}")
-    return typer.Exit(code=1)
+console, err_console = common.console, common.err_console
+DatabaseOption = common.DatabaseOption
+_settings, _unit_of_work, _fail = common.settings, common.unit_of_work, common.fail
+_print_errors, _read_csv = common.print_errors, common.read_csv
 
 
 @db_app.command("upgrade")
@@ -195,13 +166,6 @@ def import_observations(
                   f"(batch {result.batch_id}).")
 
 
-def _read_csv(file: Path) -> list[dict[str, str]]:
-    import csv
-
-    with file.open(newline="", encoding="utf-8-sig") as handle:
-        return list(csv.DictReader(handle))
-
-
 @import_app.command("areas")
 def import_areas(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
@@ -246,16 +210,6 @@ def import_organisations(
         _print_errors(exc)
         raise typer.Exit(code=1) from None
     console.print(f"Organisations from {file.name}: {len(rows)} added.")
-
-
-def _print_errors(exc: ValidationFailed) -> None:
-    table = Table(title=f"{len(exc.errors)} error(s): nothing was imported", width=100)
-    table.add_column("Row", justify="right")
-    table.add_column("Column")
-    table.add_column("Problem")
-    for error in exc.errors:
-        table.add_row("" if error.row is None else str(error.row), error.field, error.message)
-    err_console.print(table)
 
 
 @app.command()
