@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from missionboard.accounts.models import User
 from missionboard.cli import app
 from missionboard.db.session import create_db_engine
+from missionboard.demo import RTT_SLUG
 from missionboard.metrics.models import Area, Metric, Observation
 from missionboard.missions.models import Organisation
 from tests.conftest import fresh_database_url
@@ -203,3 +204,32 @@ def test_pack_command_writes_the_frozen_pack_as_pdf_and_json(cli_db: str, tmp_pa
     assert "Amber-green" in text  # the judgement recorded at the meeting
     assert runner.invoke(app, ["pack", "nhs", "--stocktake", "999", "--database-url",
                                cli_db]).exit_code == 1
+
+
+def test_import_units_then_unit_data_all_or_nothing(
+    cli_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MISSIONBOARD_DATA_DIR", str(tmp_path / "data"))
+    assert runner.invoke(app, ["demo", "--no-serve", "--database-url", cli_db]).exit_code == 0
+    units = tmp_path / "units.csv"
+    units.write_text("code,name,kind,area_code,deprivation\n"
+                     "T1,Trust one,trust,E92000001,0.2\nT2,Trust two,trust,,0.4\n")
+    result = runner.invoke(app, ["import", "units", str(units), "--database-url", cli_db])
+    assert result.exit_code == 0, result.output
+    assert "2 added" in result.output
+
+    data = tmp_path / "data.csv"
+    args = ["--metric", RTT_SLUG, "--statistic", "proportion", "--numerator-label",
+            "waiting under 18 weeks", "--denominator-label", "waiting", "--multiplier", "100",
+            "--database-url", cli_db]
+    data.write_text("unit,period,numerator,denominator\nT1,2025-06,50,80\nT9,2025-06,1,2\n")
+    bad = runner.invoke(app, ["import", "unit-data", str(data), *args])
+    assert bad.exit_code == 1
+    assert "No unit has this code" in bad.output
+    assert not (tmp_path / "data").exists() or not any((tmp_path / "data").rglob("*.parquet"))
+
+    data.write_text("unit,period,numerator,denominator\nT1,2025-06,50,80\nT2,2025-06,60,80\n")
+    good = runner.invoke(app, ["import", "unit-data", str(data), *args])
+    assert good.exit_code == 0, good.output
+    assert "Loaded 2 rows" in good.output
+    assert (tmp_path / "data" / "units" / f"{RTT_SLUG}.parquet").exists()

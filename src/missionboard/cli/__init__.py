@@ -13,7 +13,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from missionboard.accounts.models import Role
-from missionboard.cli import common
+from missionboard.cli import benchmark, common
 from missionboard.errors import DomainError, ValidationFailed
 
 app = typer.Typer(help="Missionboard: missions, metrics and targets, in the open.",
@@ -24,6 +24,9 @@ import_app = typer.Typer(help="Load data.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(import_app, name="import")
+app.add_typer(benchmark.benchmark_app, name="benchmark")
+import_app.command("units")(benchmark.import_units)
+import_app.command("unit-data")(benchmark.import_unit_data)
 
 console, err_console = common.console, common.err_console
 DatabaseOption = common.DatabaseOption
