@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from missionboard.accounts import service as accounts
 from missionboard.accounts.models import Role, RoleAssignment, User
 from missionboard.analytics.paths import TrackStatus
+from missionboard.benchmarking.models import Unit
 from missionboard.config import get_settings
 from missionboard.demo import DemoSummary, load_demo, metric_slug, read_milestones
 from missionboard.metrics import service as metrics
@@ -374,3 +376,24 @@ def test_a_held_stocktake_with_frozen_pack_judgement_and_actions_followed_up(
     (published,) = stocktakes.list_challenges(session, mission=nhs, published_only=True)
     assert published.answer
     assert nhs.judgements_public
+
+
+def test_synthetic_unit_level_data_for_two_metrics(session: Session, tmp_path: Path) -> None:
+    from missionboard.benchmarking import service as benchmarking
+    from missionboard.benchmarking import store
+
+    summary = load_demo(session, admin_email=ADMIN_EMAIL, admin_password=PASSWORD,
+                        data_dir=tmp_path)
+    assert summary.unit_rows == 120 * 24 + 300 * 5
+    unit_metrics = benchmarking.list_unit_metrics(session, include_drafts=False)
+    assert len(unit_metrics) == 2
+    for unit_metric in unit_metrics:
+        assert unit_metric.illustrative
+        latest = store.cross_section(store.dataset_path(tmp_path, unit_metric.metric.slug))
+        assert len(latest.units) in {120, 300}
+        assert (latest.numerator <= latest.denominator).all()
+    assert all(u.illustrative and u.name.startswith("Illustrative")
+               for u in session.scalars(select(Unit)))
+    again = load_demo(session, admin_email=ADMIN_EMAIL, admin_password=PASSWORD,
+                      data_dir=tmp_path)
+    assert not again.loaded

@@ -24,6 +24,7 @@ import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
+from pathlib import Path
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
@@ -33,6 +34,7 @@ from sqlalchemy.orm import Session
 from missionboard.accounts import service as accounts
 from missionboard.accounts.models import Role
 from missionboard.analytics.periods import parse_period
+from missionboard.benchmarking.demo import load_unit_data
 from missionboard.metrics import service as metrics
 from missionboard.metrics.models import (
     Area,
@@ -93,6 +95,7 @@ class DemoSummary:
     illustrative_observations: int = 0
     interventions: int = 0
     stocktakes: int = 0
+    unit_rows: int = 0
 
 
 # The milestones CSV --------------------------------------------------------------------------
@@ -192,14 +195,17 @@ def _read_content() -> _Content:
 
 # Loading -------------------------------------------------------------------------------------
 
-def load_demo(session: Session, *, admin_email: str, admin_password: str) -> DemoSummary:
+def load_demo(session: Session, *, admin_email: str, admin_password: str,
+              data_dir: Path | None = None) -> DemoSummary:
     """Load the demo through the services, unless it is already there (then do nothing).
 
     Creates an admin with the given email and password, and a viewer, a mission editor (for
     ``nhs``) and a data publisher (for the waiting-times metric) with the same password at
     ``viewer@``, ``editor@`` and ``publisher@`` the admin's domain; ``lead@`` and ``nonexec@``
     are linked to the NHS board's accountable lead and non-executive member (see
-    :mod:`missionboard.stocktakes.demo`). Flushes; never commits.
+    :mod:`missionboard.stocktakes.demo`). With ``data_dir``, it also writes synthetic
+    unit-level data for two metrics there (:mod:`missionboard.benchmarking.demo`). Flushes;
+    never commits.
     """
     if session.scalar(select(Mission.id).where(Mission.slug == MARKER_MISSION)) is not None:
         return DemoSummary(loaded=False)
@@ -230,6 +236,10 @@ def load_demo(session: Session, *, admin_email: str, admin_password: str) -> Dem
     rtt = next(m for m in created if m.slug == RTT_SLUG)
     _create_users(session, email=admin_email, password=admin_password,
                   mission=by_slug[MARKER_MISSION], metric=rtt)
+    unit_rows = 0
+    if data_dir is not None:
+        unit_rows = load_unit_data(session, metrics={m.slug: m for m in created},
+                                   data_dir=data_dir)
     domain = admin_email.strip().lower().rpartition("@")[2]
     stocktakes = load_stocktakes(session, missions_by_slug=by_slug,
                                  editor=editor_for(session, email=f"editor@{domain}"),
@@ -238,7 +248,7 @@ def load_demo(session: Session, *, admin_email: str, admin_password: str) -> Dem
         loaded=True, missions=len(by_slug), metrics=len(created),
         targets=sum(len(m.targets) for m in created), observations=len(observations),
         illustrative_observations=sum(o.illustrative for o in observations),
-        interventions=interventions, stocktakes=stocktakes,
+        interventions=interventions, stocktakes=stocktakes, unit_rows=unit_rows,
     )
 
 

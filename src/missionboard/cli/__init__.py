@@ -343,12 +343,15 @@ def demo(
     migrate.upgrade(url=settings.database_url)
     password = os.environ.get("MISSIONBOARD_DEMO_PASSWORD") or secrets.token_urlsafe(12)
     with _unit_of_work(settings) as session:
-        summary = load_demo(session, admin_email="admin@example.org", admin_password=password)
+        summary = load_demo(session, admin_email="admin@example.org", admin_password=password,
+                            data_dir=settings.data_dir)
     if summary.loaded:
         console.print(f"Loaded the demo into {_redact(settings.database_url)}: "
                       f"{summary.missions} missions, {summary.metrics} metrics, "
                       f"{summary.targets} targets, {summary.observations} observations "
-                      f"({summary.illustrative_observations} illustrative).")
+                      f"({summary.illustrative_observations} illustrative); "
+                      f"{summary.unit_rows:,} rows of illustrative unit-level data in "
+                      f"{settings.data_dir}.")
         console.print(f"Sign in as [bold]admin@example.org[/] with the password "
                       f"[bold]{password}[/] (also editor@, publisher@, viewer@, lead@ and "
                       "nonexec@example.org).")
