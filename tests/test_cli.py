@@ -233,3 +233,70 @@ def test_import_units_then_unit_data_all_or_nothing(
     assert good.exit_code == 0, good.output
     assert "Loaded 2 rows" in good.output
     assert (tmp_path / "data" / "units" / f"{RTT_SLUG}.parquet").exists()
+
+
+FIXTURES = Path(__file__).parent / "fixtures" / "benchmarking"
+PHE_LABELS = {"High (0.001)": "high_99.8", "High (0.025)": "high_95",
+              "Not significant": "not_significant", "Low (0.025)": "low_95",
+              "Low (0.001)": "low_99.8"}
+
+
+def test_benchmark_funnel_reproduces_funnelplotr_and_phe() -> None:
+    """FunnelPlotR v0.6.0 (MIT) tests: 6 groups, SHMI method, 10% trim → φ 2.948033,
+    τ² 0.0194775. PHEindicatormethods v2.1.0 (GPL-3) tests: 303 significance labels."""
+    import csv
+    import json
+
+    shmi = runner.invoke(app, ["benchmark", "funnel", str(FIXTURES / "fpr_toy_sr_6groups.csv"),
+                               "--statistic", "ratio", "--numerator", "num", "--denominator",
+                               "denom", "--unit", "group", "--method", "shmi", "--json"])
+    assert shmi.exit_code == 0, shmi.output
+    out = json.loads(shmi.stdout)
+    assert (out["statistic"], out["method"]) == ("ratio", "shmi")
+    assert round(out["phi"], 6) == 2.948033
+    assert round(out["tau2"], 7) == 0.0194775
+    assert [u["unit"] for u in out["units"]] == ["a", "b", "c", "d", "e", "f"]
+
+    source = FIXTURES / "pheim_testdata_funnel_prop_inputs.csv"
+    phe = runner.invoke(app, ["benchmark", "funnel", str(source), "--statistic", "proportion",
+                              "--numerator", "numerator", "--denominator", "denominator",
+                              "--unit", "Area", "--method", "phe", "--json"])
+    assert phe.exit_code == 0, phe.output
+    with source.open(encoding="utf-8-sig", newline="") as handle:
+        expected = {r["Area"]: PHE_LABELS[r["significance"]] for r in csv.DictReader(handle)}
+    got = {u["unit"]: u["significance"] for u in json.loads(phe.stdout)["units"]}
+    assert len(got) == 303
+    assert got == expected
+
+
+def test_benchmark_spc_reproduces_nhsrplotthedots() -> None:
+    """NHSRplotthedots v0.2.2 (MIT) vignette: mean 1.94; limits 4.60 / −0.72 with moving-range
+    screening, 6.95 / −3.06 without (the Making Data Count spreadsheet)."""
+    import json
+
+    source = str(FIXTURES / "ptd_xmr_screening_example.csv")
+    screened = runner.invoke(app, ["benchmark", "spc", source, "--value", "value", "--period",
+                                   "date", "--json"])
+    assert screened.exit_code == 0, screened.output
+    out = json.loads(screened.stdout)
+    assert (round(out["mean"], 2), round(out["upper"], 2), round(out["lower"], 2)) == (
+        1.94, 4.60, -0.72)
+    assert out["points"][4] == {"period": "2021-03-26", "value": 10.0, "special_cause": True}
+    assert {"variation_icon", "assurance_icon"} <= out.keys()
+    excel = json.loads(runner.invoke(app, ["benchmark", "spc", source, "--value", "value",
+                                           "--no-screen-outliers", "--json"]).stdout)
+    assert (round(excel["upper"], 2), round(excel["lower"], 2)) == (6.95, -3.06)
+    assert excel["points"][0]["period"] == "2"  # the CSV row number, without --period
+
+
+def test_benchmark_commands_name_bad_rows(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("unit,r,n\na,1,10\nb,x,10\nc,3,\n")
+    result = runner.invoke(app, ["benchmark", "funnel", str(bad), "--statistic", "proportion",
+                                 "--numerator", "r", "--denominator", "n", "--json"])
+    assert result.exit_code == 1
+    assert "3" in result.output
+    assert "Give a number" in result.output
+    missing = runner.invoke(app, ["benchmark", "spc", str(bad), "--value", "nope"])
+    assert missing.exit_code == 1
+    assert "no ‘nope’ column" in missing.output

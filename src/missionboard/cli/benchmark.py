@@ -70,3 +70,159 @@ def import_unit_data(
     except DomainError as exc:
         raise common.fail(exc.detail) from None
     common.console.print(f"Loaded {loaded.rows:,} rows of unit-level data for {metric}.")
+
+
+def _read_columns(file: Path, columns: dict[str, str | None]) -> dict[str, list[object]]:
+    """The named columns of a CSV or Parquet file, all or nothing: a missing column or a
+    value that is not a number is an error naming the row and column."""
+    import duckdb
+
+    from missionboard.errors import FieldError
+
+    suffix = file.suffix.lower()
+    with duckdb.connect(":memory:") as con:
+        if suffix == ".csv":
+            relation = con.read_csv(str(file), header=True, all_varchar=True)
+        elif suffix == ".parquet":
+            relation = con.read_parquet(str(file))
+        else:
+            raise ValidationFailed([FieldError("file", "Give a .csv or .parquet file")])
+        missing = [c for c in columns.values() if c is not None and c not in relation.columns]
+        if missing:
+            raise ValidationFailed([FieldError(c, f"The file has no ‘{c}’ column")
+                                    for c in missing])
+        data = relation.fetchnumpy()
+    return {key: list(data[name]) for key, name in columns.items() if name is not None}
+
+
+def _numbers(values: list[object], column: str, *, first_row: int = 2) -> list[float]:
+    import math
+
+    from missionboard.errors import FieldError
+
+    out, errors = [], []
+    for row, value in enumerate(values, start=first_row):
+        try:
+            number = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            number = math.nan
+        if not math.isfinite(number):
+            errors.append(FieldError(column, "Give a number", row=row))
+        out.append(number)
+    if errors:
+        raise ValidationFailed(errors[:50])
+    return out
+
+
+def _json_number(value: float) -> float | None:
+    import math
+
+    return None if not math.isfinite(value) else round(float(value), 10)
+
+
+@benchmark_app.command("funnel")
+def funnel_command(
+    file: InputFile,
+    *,
+    statistic: Annotated[str, typer.Option(
+        help="proportion, rate or ratio (ratio: numerator observed, denominator expected).")],
+    numerator: Annotated[str, typer.Option(help="The numerator's column.")],
+    denominator: Annotated[str, typer.Option(help="The denominator's column.")],
+    unit: Annotated[str | None, typer.Option(help="The column naming each unit "
+                                                  "(default: the row number).")] = None,
+    method: Annotated[str, typer.Option(
+        help="phe, exact, shmi or spiegelhalter.")] = "spiegelhalter",
+    overdispersion: Annotated[str | None, typer.Option(
+        help="none, multiplicative or additive (default: the method's own).")] = None,
+    trim: Annotated[float, typer.Option(help="Fraction robustified at each end.")] = 0.1,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Which units lie beyond the funnel's 95% and 99.8% limits?"""
+    import json
+
+    from rich.table import Table
+
+    from missionboard.analytics.funnel import funnel
+
+    try:
+        columns = _read_columns(file, {"numerator": numerator, "denominator": denominator,
+                                       "unit": unit})
+        first = 2 if file.suffix.lower() == ".csv" else 1
+        num = _numbers(columns["numerator"], numerator, first_row=first)
+        den = _numbers(columns["denominator"], denominator, first_row=first)
+        names = [str(u) for u in columns.get("unit", range(first, first + len(num)))]
+        result = funnel(num, den, statistic=statistic, method=method,  # type: ignore[arg-type]
+                        overdispersion=overdispersion, trim=trim)  # type: ignore[arg-type]
+    except ValidationFailed as exc:
+        common.print_errors(exc)
+        raise typer.Exit(code=1) from None
+    except ValueError as exc:
+        raise common.fail(str(exc)) from None
+    units = [{"unit": name, "value": _json_number(v), "z": _json_number(z), "significance": s}
+             for name, v, z, s in zip(names, result.value.tolist(), result.z_adjusted.tolist(),
+                                      result.significance.tolist(), strict=True)]
+    if as_json:
+        print(json.dumps({  # noqa: T201
+            "statistic": result.statistic, "method": result.method,
+            "centre": _json_number(result.centre), "phi": _json_number(result.phi),
+            "tau2": _json_number(result.tau2), "units": units}, indent=1))
+        return
+    table = Table(title=f"{file.name}: {statistic}, {method} (centre {result.centre:.6g}, "
+                        f"φ {result.phi:.4g}, τ² {result.tau2:.4g})")
+    for heading in ("Unit", "Value", "z", "Significance"):
+        table.add_column(heading)
+    for u in units:
+        if u["significance"] != "not_significant":
+            table.add_row(str(u["unit"]), f"{u['value']:.6g}", f"{u['z']:.3f}"
+                          if u["z"] is not None else "", str(u["significance"]))
+    common.console.print(table)
+    common.console.print(f"{sum(u['significance'] != 'not_significant' for u in units)} of "
+                         f"{len(units)} units beyond a limit.")
+
+
+@benchmark_app.command("spc")
+def spc_command(
+    file: InputFile,
+    *,
+    value: Annotated[str, typer.Option(help="The value's column.")],
+    period: Annotated[str | None, typer.Option(help="The period's column (default: the row "
+                                                    "number); rows must be in time order.")]
+    = None,
+    improvement: Annotated[str, typer.Option(help="up or down: which way is better.")] = "up",
+    target: Annotated[float | None, typer.Option(help="For the assurance icon.")] = None,
+    screen_outliers: Annotated[bool, typer.Option(
+        "--screen-outliers/--no-screen-outliers",
+        help="Drop moving ranges ≥ 3.267·MR̄ before the limits (off: as the Excel tool).")]
+    = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """An XmR chart with the Making Data Count rules and icons."""
+    import json
+
+    from missionboard.analytics.spc import xmr_chart
+
+    try:
+        columns = _read_columns(file, {"value": value, "period": period})
+        first = 2 if file.suffix.lower() == ".csv" else 1
+        values = _numbers(columns["value"], value, first_row=first)
+        periods = [str(p) for p in columns.get("period", range(first, first + len(values)))]
+        chart = xmr_chart(values, improvement=improvement,  # type: ignore[arg-type]
+                          target=target, screen_outliers=screen_outliers)
+    except ValidationFailed as exc:
+        common.print_errors(exc)
+        raise typer.Exit(code=1) from None
+    except ValueError as exc:
+        raise common.fail(str(exc)) from None
+    out = {"mean": chart.mean, "upper": chart.upper, "lower": chart.lower,
+           "points": [{"period": periods[p.period], "value": p.value,
+                       "special_cause": p.special_cause} for p in chart.points],
+           "variation_icon": chart.variation_icon, "assurance_icon": chart.assurance_icon}
+    if as_json:
+        print(json.dumps(out, indent=1))  # noqa: T201
+        return
+    common.console.print(f"Mean {chart.mean:.4g}; process limits {chart.lower:.4g} to "
+                         f"{chart.upper:.4g}; variation: {chart.variation_icon}; assurance: "
+                         f"{chart.assurance_icon or 'no target'}.")
+    special = [p for p in chart.points if p.special_cause]
+    for p in special:
+        common.console.print(f"  {periods[p.period]}: {p.value:g} ({p.rule})")
