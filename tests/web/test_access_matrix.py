@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
 
 from missionboard.accounts.models import AuditEntry, User
+from missionboard.benchmarking.service import import_units
 from missionboard.delivery import service as delivery
 from missionboard.delivery.models import PlanItem
 from missionboard.delivery.schemas import InterventionIn, PlanItemIn
@@ -86,6 +87,12 @@ def _stocktakes(session: Session, world: World) -> None:
                                                             raised_on=dt.date(2025, 8, 1)))
     stocktakes.answer_challenge(session, challenge=challenge, actor=world.editor,
                                 data=AnswerIn(answer="Because", answered_on=dt.date(2025, 8, 2)))
+    session.commit()
+
+
+@pytest.fixture(autouse=True)
+def _units(session: Session, world: World) -> None:
+    import_units(session, rows=[{"code": "U01", "name": "Unit one", "kind": "school"}])
     session.commit()
 
 
@@ -213,6 +220,8 @@ WRITES = [
     Write("answer challenge", lambda w: f"/manage/missions/{w.mission.slug}/challenges/"
           f"{_one(w, Challenge)}/answer",
           lambda w: {"answer": "Like this", "answered_on": "2025-09-02"}, "editor", "viewer"),
+    Write("add practice note", lambda w: "/units/U01/notes",
+          lambda w: {"title": "Tutoring", "body": "Ten minutes a day"}, "viewer", "nobody"),
     Write("publish challenge", lambda w: f"/manage/missions/{w.mission.slug}/challenges/"
           f"{_one(w, Challenge)}/publish", lambda w: {}, "editor", "other_editor"),
     Write("remove overlap",

@@ -161,7 +161,8 @@ def nearest(candidates: Sequence[Unit], unit: Unit, *, attributes: Sequence[str]
     spread = matrix.std(axis=0)
     scaled = (matrix - matrix.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
     here = scaled[usable.index(unit)]
-    distance = np.sqrt(((scaled - here) ** 2).sum(axis=1))
+    # Rounded, so that units equally far apart tie exactly and their codes decide.
+    distance = np.round(np.sqrt(((scaled - here) ** 2).sum(axis=1)), 9)
     order = np.lexsort(([u.code for u in usable], distance))
     return [usable[i].code for i in order[:k + 1]]
 

@@ -208,3 +208,39 @@ def unit_series(path: Path, unit: str) -> list[tuple[str, str, float, float]]:
             "FROM read_parquet(?) WHERE unit = ? ORDER BY period_end", [str(path), unit]
         ).fetchall()
     return [(str(p), str(e), float(n), float(d)) for p, e, n, d in rows]
+
+
+@dataclass(frozen=True)
+class Panel:
+    """Every unit's numerator and denominator in every period: periods × units, NaN where a
+    unit has no value; periods oldest first, units in code order."""
+
+    periods: tuple[str, ...]
+    period_ends: tuple[str, ...]
+    units: tuple[str, ...]
+    numerator: npt.NDArray[np.float64]
+    denominator: npt.NDArray[np.float64]
+
+
+def panel(path: Path, *, units: Sequence[str] | None = None) -> Panel:
+    """The whole file (or only ``units``, a peer group) as a :class:`Panel`."""
+    with duckdb.connect(":memory:") as con:
+        relation = con.read_parquet(str(path))
+        if units is not None:
+            con.register("peers", _codes_table(units))
+            relation = relation.join(con.table("peers"), "unit = code")
+        data = relation.select("unit, period, CAST(period_end AS VARCHAR) AS period_end, "
+                               "numerator, denominator").fetchnumpy()
+    ends = {str(p): str(e) for p, e in zip(data["period"], data["period_end"], strict=True)}
+    periods = tuple(sorted(ends, key=lambda p: ends[p]))
+    codes = tuple(sorted({str(u) for u in data["unit"]}))
+    row = {p: i for i, p in enumerate(periods)}
+    column = {u: i for i, u in enumerate(codes)}
+    numerator = np.full((len(periods), len(codes)), np.nan)
+    denominator = np.full((len(periods), len(codes)), np.nan)
+    rows = np.array([row[str(p)] for p in data["period"]], dtype=np.int64)
+    columns = np.array([column[str(u)] for u in data["unit"]], dtype=np.int64)
+    numerator[rows, columns] = data["numerator"]
+    denominator[rows, columns] = data["denominator"]
+    return Panel(periods=periods, period_ends=tuple(ends[p] for p in periods), units=codes,
+                 numerator=numerator, denominator=denominator)
