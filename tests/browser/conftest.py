@@ -73,17 +73,19 @@ def live_server(
     backend: str, tmp_path_factory: pytest.TempPathFactory, chromium_path: str
 ) -> Iterator[LiveServer]:
     url = fresh_database_url(backend, tmp_path_factory.mktemp("browser"), "missionboard_browser")
+    data_dir = tmp_path_factory.mktemp("browser-data")
     migrate.upgrade(url=url)
     engine = create_db_engine(url)
     factory = create_session_factory(engine)
     with unit_of_work(factory) as session:
-        load_demo(session, admin_email="admin@example.org", admin_password=PASSWORD)
+        load_demo(session, admin_email="admin@example.org", admin_password=PASSWORD,
+                  data_dir=data_dir)
         create_user(session, email="nobody@example.org", name="Nobody", password=PASSWORD)
         create_user(session, email="second-admin@example.org", name="Second Admin",
                     password=PASSWORD, roles=[(Role.ADMIN, None, None)])
     # Secure cookies, as in production: Chromium accepts them from http://127.0.0.1.
     settings = get_settings(database_url=url, secret_key="browser-tests", cookie_secure=True,
-                            node_modules=ROOT / "node_modules")
+                            node_modules=ROOT / "node_modules", data_dir=data_dir)
     port = _free_port()
     config = uvicorn.Config(create_app(settings, session_factory=factory), host="127.0.0.1",
                             port=port, log_level="warning")
