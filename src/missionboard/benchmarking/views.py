@@ -73,8 +73,8 @@ def comparison_page(request: Request, slug: str, db: DB, user: CurrentUser, *,
 def _names(db: DB, codes: list[str]) -> dict[str, str]:
     from sqlalchemy import select
 
-    rows = db.execute(select(Unit.code, Unit.name).where(Unit.code.in_(codes)))
-    return {code: name for code, name in rows}
+    rows = db.execute(select(Unit.code, Unit.name).where(Unit.code.in_(codes))).tuples()
+    return dict(rows.all())
 
 
 def _standing(request: Request, db: DB, unit: Unit, unit_metric: UnitMetric
