@@ -73,8 +73,8 @@ def comparison_page(request: Request, slug: str, db: DB, user: CurrentUser, *,
 def _names(db: DB, codes: list[str]) -> dict[str, str]:
     from sqlalchemy import select
 
-    rows = db.execute(select(Unit.code, Unit.name).where(Unit.code.in_(codes))).tuples()
-    return dict(rows.all())
+    rows = db.execute(select(Unit.code, Unit.name).where(Unit.code.in_(codes))).all()
+    return {row[0]: row[1] for row in rows}
 
 
 def _standing(request: Request, db: DB, unit: Unit, unit_metric: UnitMetric
