@@ -213,12 +213,8 @@ def spc_command(
         raise typer.Exit(code=1) from None
     except ValueError as exc:
         raise common.fail(str(exc)) from None
-    out = {"mean": chart.mean, "upper": chart.upper, "lower": chart.lower,
-           "points": [{"period": periods[p.period], "value": p.value,
-                       "special_cause": p.special_cause} for p in chart.points],
-           "variation_icon": chart.variation_icon, "assurance_icon": chart.assurance_icon}
     if as_json:
-        print(json.dumps(out, indent=1))  # noqa: T201
+        print(json.dumps(chart.to_dict(periods=periods), indent=1))  # noqa: T201
         return
     common.console.print(f"Mean {chart.mean:.4g}; process limits {chart.lower:.4g} to "
                          f"{chart.upper:.4g}; variation: {chart.variation_icon}; assurance: "
