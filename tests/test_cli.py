@@ -222,17 +222,19 @@ def test_import_units_then_unit_data_all_or_nothing(
     args = ["--metric", RTT_SLUG, "--statistic", "proportion", "--numerator-label",
             "waiting under 18 weeks", "--denominator-label", "waiting", "--multiplier", "100",
             "--database-url", cli_db]
+    stored = tmp_path / "data" / "units" / f"{RTT_SLUG}.parquet"  # the demo's
+    before = stored.read_bytes()
     data.write_text("unit,period,numerator,denominator\nT1,2025-06,50,80\nT9,2025-06,1,2\n")
     bad = runner.invoke(app, ["import", "unit-data", str(data), *args])
     assert bad.exit_code == 1
     assert "No unit has this code" in bad.output
-    assert not (tmp_path / "data").exists() or not any((tmp_path / "data").rglob("*.parquet"))
+    assert stored.read_bytes() == before
 
     data.write_text("unit,period,numerator,denominator\nT1,2025-06,50,80\nT2,2025-06,60,80\n")
     good = runner.invoke(app, ["import", "unit-data", str(data), *args])
     assert good.exit_code == 0, good.output
     assert "Loaded 2 rows" in good.output
-    assert (tmp_path / "data" / "units" / f"{RTT_SLUG}.parquet").exists()
+    assert stored.read_bytes() != before
 
 
 FIXTURES = Path(__file__).parent / "fixtures" / "benchmarking"
