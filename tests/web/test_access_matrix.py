@@ -222,6 +222,9 @@ WRITES = [
           lambda w: {"answer": "Like this", "answered_on": "2025-09-02"}, "editor", "viewer"),
     Write("add practice note", lambda w: "/units/U01/notes",
           lambda w: {"title": "Tutoring", "body": "Ten minutes a day"}, "viewer", "nobody"),
+    Write("define peer group", lambda w: "/manage/peer-groups",
+          lambda w: {"name": "Chosen", "slug": "chosen", "kind": "list", "members": "U01"},
+          "editor", "viewer"),
     Write("publish challenge", lambda w: f"/manage/missions/{w.mission.slug}/challenges/"
           f"{_one(w, Challenge)}/publish", lambda w: {}, "editor", "other_editor"),
     Write("remove overlap",

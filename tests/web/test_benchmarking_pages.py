@@ -136,3 +136,26 @@ def test_draft_metrics_unit_data_is_hidden_from_the_public(
     assert units.draft_metric.title not in client.get("/units").text
     sign_in(client, units.viewer)
     check_page(client.get(page))
+
+
+def test_peer_groups_are_defined_through_the_form(client: TestClient, units: World) -> None:
+    sign_in(client, units.editor)
+    page = check_page(client.get("/manage/peer-groups"))
+    assert "Similar schools" in page
+    token = csrf_from(page)
+    bad = check_page(client.post("/manage/peer-groups", data={
+        "name": "Mine", "slug": "mine", "kind": "list", "members": "", "csrf_token": token}),
+        status=422)
+    assert 'href="#kind"' in bad
+    unknown = check_page(client.post("/manage/peer-groups", data={
+        "name": "Mine", "slug": "mine", "kind": "list", "members": "U01 ZZZ",
+        "csrf_token": token}), status=422)
+    assert "ZZZ" in unknown
+    saved = client.post("/manage/peer-groups", data={
+        "name": "Mine", "slug": "mine", "kind": "list", "members": "U03\nU01",
+        "csrf_token": token})
+    assert saved.status_code == 303
+    compared = check_page(client.get(f"/metrics/{units.metric.slug}/units",
+                                     params={"peers": "mine"}))
+    assert re.findall(r'href="/units/(U\d\d)"', compared.split('id="units-table"')[1]) == [
+        "U01", "U03"]

@@ -42,6 +42,13 @@ def can_create_mission(user: User | None) -> bool:
     return _has(user, Role.MISSION_EDITOR)
 
 
+def can_manage_peer_groups(user: User | None) -> bool:
+    """Define whom frontline units are compared with: an admin or an editor of any mission."""
+    if user is None:
+        return False
+    return is_admin(user) or any(a.role == Role.MISSION_EDITOR for a in user.roles)
+
+
 def can_edit_mission(user: User | None, mission_id: int) -> bool:
     if user is None:
         return False

@@ -12,9 +12,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from missionboard.accounts import access
 from missionboard.benchmarking import charts, compare, service
-from missionboard.benchmarking.models import Unit, UnitMetric
-from missionboard.benchmarking.schemas import PracticeNoteIn
-from missionboard.errors import NotFound, ValidationFailed, validate
+from missionboard.benchmarking.models import PeerKind, Unit, UnitKind, UnitMetric
+from missionboard.benchmarking.schemas import PeerGroupIn, PracticeNoteIn
+from missionboard.errors import FieldError, NotFound, ValidationFailed, validate
 from missionboard.metrics import service as metrics_service
 from missionboard.web.deps import (
     DB,
@@ -143,3 +143,39 @@ def practice(request: Request, db: DB, user: CurrentUser, q: str = "") -> Respon
     return render(request, "benchmarking/practice.html", {
         "q": q, "notes": service.search_practice_notes(db, text=q),
     }, user=user)
+
+
+# Peer groups ------------------------------------------------------------------------------
+
+def _peer_form(request: Request, db: DB, user: CurrentUser, values: dict[str, Any],
+               exc: ValidationFailed | None = None) -> Response:
+    return render(request, "benchmarking/peer_groups.html", {
+        "groups": service.list_peer_groups(db), "values": values,
+        "kinds": list(PeerKind), "unit_kinds": list(UnitKind),
+        **(form_errors(exc.errors) if exc else {}),
+    }, user=user, status_code=422 if exc else 200)
+
+
+@router.get("/manage/peer-groups", response_class=HTMLResponse)
+def peer_groups(request: Request, db: DB, user: CurrentUser) -> Response:
+    user = access.require_user(user)
+    access.require(access.can_manage_peer_groups(user), "define peer groups")
+    return _peer_form(request, db, user, {"kind": "list", "neighbours": "15"})
+
+
+@router.post("/manage/peer-groups", response_class=HTMLResponse)
+async def save_peer_group(request: Request, db: DB, user: CurrentUser) -> Response:
+    user = access.require_user(user)
+    access.require(access.can_manage_peer_groups(user), "define peer groups")
+    values = await form_values(request)
+    data = {**values, "unit_kind": values.get("unit_kind") or None,
+            "attributes": [a.strip() for a in values.get("attributes", "").split(",")
+                           if a.strip()],
+            "members": values.get("members", "").split()}
+    try:
+        group = service.save_peer_group(db, data=validate(PeerGroupIn, data))
+    except ValidationFailed as exc:
+        errors = [FieldError("kind", e.message) if e.field == "form" else e for e in exc.errors]
+        return _peer_form(request, db, user, values, ValidationFailed(errors))
+    flash(request, f"Peer group ‘{group.name}’ saved.")
+    return RedirectResponse("/manage/peer-groups", status_code=303)

@@ -112,6 +112,7 @@ def manage(request: Request, db: DB, user: CurrentUser) -> Response:
     return render(request, "missions/manage.html", {
         "missions": missions, "metrics": metrics,
         "can_create_mission": access.can_create_mission(user),
+        "can_manage_peer_groups": access.can_manage_peer_groups(user),
         "editable": {m.id for m in missions if access.can_edit_mission(user, m.id)},
         "board": {m.id for m in board}, "to_answer": to_answer,
     }, user=user)
