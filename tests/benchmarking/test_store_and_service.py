@@ -155,3 +155,38 @@ def test_practice_notes_are_searchable(session: Session) -> None:
     assert [n.title for n in service.search_practice_notes(session, metric=w.metric)] == [
         "Daily reading catch-up"]
     assert service.search_practice_notes(session, text="100%_") == []
+
+
+def test_comparison_marks_recent_trends_and_sustained_streaks(session: Session,
+                                                              tmp_path: Path) -> None:
+    from missionboard.benchmarking import compare
+
+    w = _setup(session)
+    rows = []
+    for t, year in enumerate(range(2020, 2026)):
+        for i in range(10):
+            n = 2000
+            rate = 0.30 + 0.08 * t if i == 0 else 0.5 + 0.01 * ((i * 3 + t) % 5)
+            rows.append(f"S{i:02d},{year},{round(n * rate)},{n}")
+    unit_metric = service.load_unit_data(session, metric=w.metric, data=PROPORTION,
+                                         source=_csv(tmp_path / "in.csv", rows),
+                                         data_dir=tmp_path / "data")
+    found = compare.compare(unit_metric, data_dir=tmp_path / "data")
+    by_code = {r.code: r for r in found.rows}
+    assert by_code["S00"].trend == "Increasing and getting better"
+    assert by_code["S00"].better == 2
+    # The streak counts back from 2025 the periods whose own funnel puts S00 above 99.8%.
+    from missionboard.analytics.funnel import funnel
+
+    beyond = []
+    for year in range(2025, 2019, -1):
+        cross = store.cross_section(store.dataset_path(tmp_path / "data", w.metric.slug),
+                                    period=str(year))
+        result = funnel(cross.numerator, cross.denominator, statistic="proportion")
+        beyond.append(result.significance[cross.units.index("S00")] == "high_99.8")
+    expected = beyond.index(False) if False in beyond else len(beyond)
+    assert expected >= 2
+    assert by_code["S00"].periods_beyond == expected
+    assert [r.code for r in found.sustained] == ["S00"]
+    early = compare.compare(unit_metric, data_dir=tmp_path / "data", period="2022")
+    assert {r.trend for r in early.rows} == {"Cannot be calculated"}

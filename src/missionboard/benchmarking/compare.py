@@ -18,6 +18,7 @@ from typing import Literal
 
 import numpy as np
 
+from missionboard.analytics import trends
 from missionboard.analytics.funnel import FunnelLimits, FunnelResult, funnel
 from missionboard.analytics.shrinkage import shrink_funnel
 from missionboard.analytics.spc import XmRChart, xmr_chart
@@ -44,6 +45,8 @@ class UnitRow:
     shrunken: float
     shrunken_lower: float
     shrunken_upper: float
+    trend: str
+    """The Fingertips recent-trend marker over the last five periods (proportions)."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,7 @@ def compare(unit_metric: UnitMetric, *, data_dir: Path, period: str | None = Non
     result = _funnel(panel.numerator[index, present], panel.denominator[index, present],
                      statistic)
     streak = _streaks(panel, index, statistic, sign)
+    trend = _trends(panel, index, statistic, sign)
     shrunk = shrink_funnel(result)
     lower, upper = np.atleast_2d(shrunk.lower)[0], np.atleast_2d(shrunk.upper)[0]
     codes = [u for u, p in zip(panel.units, present, strict=True) if p]
@@ -95,7 +99,8 @@ def compare(unit_metric: UnitMetric, *, data_dir: Path, period: str | None = Non
                 significance=str(result.significance[i]),
                 better=sign * _BETTER[str(result.significance[i])],
                 periods_beyond=int(streak[j]), shrunken=float(shrunk.estimate[i]),
-                shrunken_lower=float(lower[i]), shrunken_upper=float(upper[i]))
+                shrunken_lower=float(lower[i]), shrunken_upper=float(upper[i]),
+                trend=trend[j])
         for i, (j, code) in enumerate(zip(np.flatnonzero(present), codes, strict=True)))
     return Comparison(unit_metric=unit_metric, period=panel.periods[index],
                       periods=panel.periods, result=result, limits=result.limits(),
@@ -116,6 +121,17 @@ def _streaks(panel: store.Panel, index: int, statistic: str, sign: int) -> np.nd
         alive &= beyond
         streak += alive
     return streak
+
+
+def _trends(panel: store.Panel, index: int, statistic: str, sign: int) -> list[str]:
+    """Each unit's recent trend over the five periods up to ``index``."""
+    start = index + 1 - trends.POINTS
+    if statistic != "proportion" or start < 0:
+        return ["Cannot be calculated"] * len(panel.units)
+    window = slice(start, index + 1)
+    marked = trends.proportion_trends(panel.numerator[window].T, panel.denominator[window].T,
+                                      improvement="up" if sign > 0 else "down")
+    return marked.labels()
 
 
 @dataclass(frozen=True)
