@@ -76,6 +76,11 @@ def test_the_funnel_page_finds_the_sustained_better_unit(client: TestClient, uni
     # Deprivation i for unit i: around U15 the nearest are U14 and U16, … U11 and U19; at
     # distance 5 U10 and U20 tie and the code decides. The table lists them in code order.
     assert listed == [f"U{i:02d}" for i in range(10, 20)]
+    download = client.get(f"{page}.csv", params={"peers": "similar", "around": "U15"})
+    assert download.headers["content-type"].startswith("text/csv")
+    lines = download.text.strip().splitlines()
+    assert lines[0].startswith("unit,name,period,numerator,denominator,value,z,significance")
+    assert [line.split(",")[0] for line in lines[1:]] == listed
     earlier = check_page(client.get(page, params={"period": "2023"}))
     assert "Units compared, 2023" in earlier
     assert client.get(page, params={"period": "1999"}).status_code == 404

@@ -16,6 +16,13 @@ BANDS = {2: "Better than expected (99.8%)", 1: "Better than expected (95%)",
 BAND_COLOURS = {2: "#1d70b8", 1: "#5694ca", 0: "#b1b4b6", -1: "#f499be", -2: "#912b88"}
 
 
+CAUSES = ["Common cause", "Special cause: improvement high",
+          "Special cause: improvement low", "Special cause: concern high",
+          "Special cause: concern low", "Special cause: neither high",
+          "Special cause: neither low"]
+CAUSE_COLOURS = ["#b1b4b6", "#1d70b8", "#1d70b8", "#f47738", "#f47738", "#912b88", "#912b88"]
+
+
 def funnel_chart(comparison: Comparison, names: Mapping[str, str], *, multiplier: float
                  ) -> dict[str, Any]:
     """Every unit's value against its denominator, with the 95% and 99.8% limits."""
@@ -81,8 +88,7 @@ def spc_chart(periods: Sequence[str], chart: XmRChart, *, multiplier: float, uni
             {"data": {"values": points}, "mark": {"type": "point", "filled": True, "size": 50},
              "encoding": {"x": x, "y": {"field": "value", "type": "quantitative"},
                           "color": {"field": "cause", "type": "nominal", "title": None,
-                                    "scale": {"range": ["#505a5f", "#1d70b8", "#f47738",
-                                                        "#912b88"]}},
+                                    "scale": {"domain": CAUSES, "range": CAUSE_COLOURS}},
                           "tooltip": [{"field": "period"}, {"field": "value", "format": ",.2f"},
                                       {"field": "cause"}]}},
         ],
@@ -93,7 +99,7 @@ def spine_chart(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Per metric: the range of units (worst to best), the middle half, the centre and this
     unit, each as a percentile of its peers (0 worst, 100 best)."""
     return {
-        "$schema": VEGA_LITE_SCHEMA, "width": "container",
+        "$schema": VEGA_LITE_SCHEMA, "width": "container", "height": max(90, 36 * len(rows)),
         "data": {"values": list(rows)},
         "encoding": {"y": {"field": "metric", "type": "nominal", "title": None,
                            "axis": {"labelLimit": 260}}},

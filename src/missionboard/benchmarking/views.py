@@ -70,6 +70,39 @@ def comparison_page(request: Request, slug: str, db: DB, user: CurrentUser, *,
     }, user=user)
 
 
+@router.get("/metrics/{slug}/units.csv")
+def comparison_csv(request: Request, slug: str, db: DB, user: CurrentUser, *,
+                   peers: str = "", period: str = "", around: str = "") -> Response:
+    """The comparison's table: every unit with its value, z, band, streak and shrunken
+    estimate."""
+    import csv
+    import io
+
+    unit_metric = _unit_metric(db, user, slug)
+    group = next((g for g in service.list_peer_groups(db) if g.slug == peers), None)
+    reference = service.get_unit(db, code=around) if around else None
+    codes = service.peers(db, group=group, unit=reference) if group else None
+    try:
+        found = compare.compare(unit_metric, data_dir=_data_dir(request),
+                                period=period or None, peers=codes)
+    except ValueError:
+        raise NotFound(f"no period {period!r} for {slug!r}") from None
+    names = _names(db, [r.code for r in found.rows])
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["unit", "name", "period", "numerator", "denominator", "value", "z",
+                     "significance", "periods_beyond_99.8", "shrunken", "shrunken_lower_95",
+                     "shrunken_upper_95", "recent_trend", "illustrative"])
+    for r in found.rows:
+        writer.writerow([r.code, names.get(r.code, ""), found.period, r.numerator,
+                         r.denominator, r.value, r.z, r.significance, r.periods_beyond,
+                         r.shrunken, r.shrunken_lower, r.shrunken_upper, r.trend,
+                         unit_metric.illustrative])
+    name = f"{slug}-units-{found.period}.csv"
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
 def _names(db: DB, codes: list[str]) -> dict[str, str]:
     from sqlalchemy import select
 
