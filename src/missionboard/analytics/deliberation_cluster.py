@@ -2,7 +2,8 @@
 
 **k-means** on 2-D points, optionally weighted:
 
-- initial centres: the first k *distinct* points in the given order (a cold start);
+- initial centres: the first k *distinct* points in the given order (a cold start), or the
+  previous clusters re-centred on their members (a warm start, :func:`kmeans_warm`);
 - a step assigns every point to its nearest centre (Euclidean), drops clusters left empty,
   and moves each centre to the (weighted) mean of its members;
 - it stops after the step in which no surviving centre moved by 0.01 or more, or after
@@ -37,15 +38,28 @@ IntArray = npt.NDArray[np.int64]
 #: Centres that all move less than this far end the iterations (Pol.is ``same-clustering?``).
 TOLERANCE = 0.01
 _MARGIN = 1e-9
+#: From this many points the k-d tree is searched on every core.
+_PARALLEL = 50_000
 
 
 @dataclass(frozen=True)
 class Clustering:
-    """``labels[i]`` indexes ``centres``; ``sizes`` is each cluster's total weight."""
+    """``labels[i]`` indexes ``centres``; ``sizes`` is each cluster's total weight and ``ids``
+    its lasting id (a cold start numbers the initial centres 0, 1, …; a warm start keeps the
+    previous ids and numbers new clusters on from the largest)."""
 
     labels: IntArray
     centres: FloatArray
     sizes: FloatArray
+    ids: IntArray
+
+    def by_id(self) -> Clustering:
+        """The same clustering with its clusters in increasing order of id."""
+        order = np.argsort(self.ids, kind="stable")
+        rank = np.empty_like(order)
+        rank[order] = np.arange(order.size)
+        return Clustering(labels=rank[self.labels], centres=self.centres[order],
+                          sizes=self.sizes[order], ids=self.ids[order])
 
 
 def first_distinct(points: FloatArray, k: int) -> FloatArray:
@@ -67,12 +81,14 @@ def kmeans(points: FloatArray, k: int, *, iters: int,
 
 
 def kmeans_from(points: FloatArray, centres: FloatArray, *, iters: int,
-                weights: FloatArray) -> Clustering:
-    """k-means from the given initial centres (module docstring)."""
+                weights: FloatArray, ids: IntArray | None = None) -> Clustering:
+    """k-means from the given initial centres (module docstring), whose ids are ``ids``
+    (0, 1, … by default)."""
     m = len(points)
+    ids = np.arange(len(centres)) if ids is None else ids
     if m == 0:
         return Clustering(labels=np.zeros(0, dtype=np.int64), centres=np.zeros((0, 2)),
-                          sizes=np.zeros(0))
+                          sizes=np.zeros(0), ids=np.zeros(0, dtype=np.int64))
     labels, upper, lower = _assign_all(points, centres)
     for step in range(iters + 1):
         sizes = np.bincount(labels, weights=weights, minlength=len(centres)).astype(np.float64)
@@ -83,13 +99,82 @@ def kmeans_from(points: FloatArray, centres: FloatArray, *, iters: int,
         movement = np.hypot(*(moved_centres - centres[alive]).T)
         if not alive.all():
             labels = (np.cumsum(alive) - 1)[labels]
+            ids = ids[alive]
         centres, sizes = moved_centres, sizes[alive]
         if step == iters or np.all(movement < TOLERANCE):
             break
         upper += movement[labels]
         lower -= _others_moved(movement)[labels]
         labels, upper, lower = _reassign(points, centres, labels, upper, lower)
-    return Clustering(labels=labels, centres=centres, sizes=sizes)
+    return Clustering(labels=labels, centres=centres, sizes=sizes, ids=ids)
+
+
+def kmeans_warm(points: FloatArray, k: int, *, owner: IntArray, ids: IntArray, iters: int,
+                weights: FloatArray) -> Clustering:
+    """k-means warm-started from a previous clustering (Pol.is ``clean-start-clusters``).
+
+    ``owner[i]`` is the slot (an index into ``ids``) of the previous cluster that point i
+    belonged to, or −1 for a point new to the clustering. Clusters left without members are
+    dropped (if none is left, every point starts in one cluster, id one past the largest);
+    each cluster is re-centred on its remaining members (weighted mean); clusters whose centres
+    coincide are merged (the larger's id; the later's on a tie); then, while there are fewer
+    clusters than min(k, distinct points), the point farthest from every centre (the last
+    such) leaves its cluster as a new singleton cluster, id one past the largest. k-means
+    steps follow from these centres.
+    """
+    if len(points) == 0:
+        return kmeans_from(points, np.zeros((0, 2)), iters=iters, weights=weights)
+    owner, ids = _merge_identical(points, owner.copy(), ids, weights)
+    if ids.size < k:
+        possible = min(k, int(np.unique(points, axis=0).shape[0]))
+        while ids.size < possible:
+            centres = _recentre(points, owner, ids.size, weights)
+            distance = _assign_all(points, centres)[1]
+            farthest = distance.size - 1 - int(np.argmax(distance[::-1]))
+            if distance[farthest] <= 0:
+                break
+            owner[farthest] = ids.size
+            ids = np.append(ids, ids.max() + 1)
+    centres = _recentre(points, owner, ids.size, weights)
+    return kmeans_from(points, centres, iters=iters, weights=weights, ids=ids)
+
+
+def _recentre(points: FloatArray, owner: IntArray, n: int, weights: FloatArray) -> FloatArray:
+    """The weighted mean of each slot's members."""
+    member = owner >= 0
+    size = np.bincount(owner[member], weights=weights[member], minlength=n)
+    sums = np.stack([np.bincount(owner[member], weights=(weights * points[:, d])[member],
+                                 minlength=n) for d in (0, 1)], axis=1)
+    result: FloatArray = sums / size[:, None]
+    return result
+
+
+def _merge_identical(points: FloatArray, owner: IntArray, ids: IntArray,
+                     weights: FloatArray) -> tuple[IntArray, IntArray]:
+    """Drop memberless slots and merge slots with identical centres; renumber the slots."""
+    present = np.bincount(owner[owner >= 0], minlength=ids.size) > 0
+    if not present.any():
+        return np.zeros(len(points), dtype=np.int64), np.array([int(ids.max(initial=-1)) + 1])
+    slot = np.full(ids.size, -1, dtype=np.int64)
+    slot[present] = np.arange(int(present.sum()))
+    owner = np.where(owner >= 0, slot[np.maximum(owner, 0)], -1)
+    ids = ids[present]
+    centres = _recentre(points, owner, ids.size, weights)
+    _, first, twin = np.unique(centres, axis=0, return_index=True, return_inverse=True)
+    if first.size == ids.size:
+        return owner, ids
+    counts = np.bincount(owner[owner >= 0], minlength=ids.size)
+    target = first[twin.reshape(-1)]
+    kept = np.flatnonzero(target == np.arange(ids.size))
+    for j in np.flatnonzero(target != np.arange(ids.size)).tolist():
+        into = int(target[j])
+        if counts[j] >= counts[into]:
+            ids[into] = ids[j]
+        counts[into] += counts[j]
+    renumber = np.full(ids.size, -1, dtype=np.int64)
+    renumber[kept] = np.arange(len(kept))
+    owner = np.where(owner >= 0, renumber[target[np.maximum(owner, 0)]], -1)
+    return owner, ids[kept]
 
 
 def _others_moved(movement: FloatArray) -> FloatArray:
@@ -115,7 +200,8 @@ def _assign_all(points: FloatArray, centres: FloatArray) -> tuple[IntArray, Floa
     if centres.shape[0] == 1:
         distance = np.hypot(*(points - centres[0]).T)
         return np.zeros(len(points), dtype=np.int64), distance, np.full(len(points), np.inf)
-    found = spatial.cKDTree(centres).query(points, k=2, workers=-1)
+    workers = -1 if len(points) >= _PARALLEL else 1
+    found = spatial.cKDTree(centres).query(points, k=2, workers=workers)
     distance, nearest = np.asarray(found[0], dtype=np.float64), np.asarray(found[1])
     return nearest[:, 0].astype(np.int64), distance[:, 0], distance[:, 1]
 

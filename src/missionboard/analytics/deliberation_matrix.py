@@ -19,10 +19,10 @@ out or meta) set to 0 everywhere, mean imputation and centring leave x_ij − μ
 cells and 0 elsewhere, so the centred matrix X has the sparsity of the votes. Its top two right
 singular vectors are the components (ARPACK on v ↦ Xᵀ(Xv), from a seeded start vector, to
 machine precision; a dense eigendecomposition for small matrices), each signed so that its
-largest loading is positive. Participant i is placed at √(C / max(1, nᵢ)) · (X V)ᵢ, where nᵢ
-counts i's votes on kept columns plus every zeroed column, and C is every statement with a
-vote; statement j (a virtual participant agreeing with j only) at √C · (1 − μ_j) · V_j, whose
-length is its extremity.
+largest loading is positive (in an update: so that it agrees with its predecessor).
+Participant i is placed at √(C / max(1, nᵢ)) · (X V)ᵢ, where nᵢ counts i's votes on kept
+columns plus every zeroed column, and C is every statement with a vote; statement j (a virtual
+participant agreeing with j only) at √C · (1 − μ_j) · V_j, whose length is its extremity.
 """
 
 from __future__ import annotations
@@ -227,8 +227,15 @@ def _tie_breaker(first: npt.NDArray[Any], indptr: IntArray, column: npt.NDArray[
     return content
 
 
-def opinion_map(matrix: VoteMatrix, *, zeroed: BoolArray, seed: int) -> OpinionMap:
-    """Centre, components and projections (module docstring); ``zeroed`` marks columns."""
+def opinion_map(matrix: VoteMatrix, *, zeroed: BoolArray, seed: int,
+                previous: FloatArray | None = None) -> OpinionMap:
+    """Centre, components and projections (module docstring); ``zeroed`` marks columns.
+
+    ``previous``: the last update's components on these columns (0 on new ones), which start
+    ARPACK (new columns padded with 1s, as Pol.is pads its power iteration) and fix the signs
+    (each component keeps the sign that agrees with its predecessor), so that the map does not
+    flip between updates.
+    """
     n, c = matrix.n_participants, matrix.n_statements
     columns = matrix.indices
     values = matrix.votes.astype(np.float64)
@@ -251,7 +258,8 @@ def opinion_map(matrix: VoteMatrix, *, zeroed: BoolArray, seed: int) -> OpinionM
             shape=(n, kept.size))
     del values, on_kept
     components = np.zeros((c, 2))
-    components[kept] = _top_components(x, seed=seed)
+    components[kept] = _top_components(
+        x, seed=seed, previous=None if previous is None else previous[kept])
     observed = np.diff(x.indptr) + (c - kept.size)
     scale = np.sqrt(c / np.maximum(observed, 1))
     participants = (x @ components[kept]) * scale[:, None] + 0.0
@@ -265,7 +273,8 @@ def opinion_map(matrix: VoteMatrix, *, zeroed: BoolArray, seed: int) -> OpinionM
     )
 
 
-def _top_components(x: sparse.csr_array, *, seed: int) -> FloatArray:
+def _top_components(x: sparse.csr_array, *, seed: int,
+                    previous: FloatArray | None) -> FloatArray:
     """The top two right singular vectors of ``x`` as columns (zeros where rank < 2)."""
     n, c = x.shape
     result = np.zeros((c, 2))
@@ -277,11 +286,12 @@ def _top_components(x: sparse.csr_array, *, seed: int) -> FloatArray:
         top = vectors[:, ::-1][:, :2]
         values = values[::-1][:2]
     else:
-        rng = np.random.default_rng(seed)
+        start = np.random.default_rng(seed).uniform(0.5, 1.5, c)
+        if previous is not None and previous[:, 0].any():
+            start = np.where(previous[:, 0] == 0, 1.0, previous[:, 0])
         gram = sparse_linalg.LinearOperator(
             (c, c), matvec=lambda v: x.T @ (x @ v), dtype=np.float64)
-        values, vectors = sparse_linalg.eigsh(
-            gram, k=2, which="LA", v0=rng.uniform(0.5, 1.5, c), tol=0.0)
+        values, vectors = sparse_linalg.eigsh(gram, k=2, which="LA", v0=start, tol=0.0)
         order = np.argsort(values)[::-1]
         top, values = vectors[:, order], values[order]
     # Directions with no variance (rank below 2) stay 0 rather than rounding noise.
@@ -290,5 +300,8 @@ def _top_components(x: sparse.csr_array, *, seed: int) -> FloatArray:
         if values[j] <= floor:
             continue
         vector = top[:, j]
-        result[:, j] = -vector if vector[np.argmax(np.abs(vector))] < 0 else vector
+        agreement = 0.0 if previous is None else float(previous[:, j] @ vector)
+        if agreement == 0.0:
+            agreement = float(vector[np.argmax(np.abs(vector))])
+        result[:, j] = -vector if agreement < 0 else vector
     return result
