@@ -203,3 +203,11 @@ def test_rank_intervals_of_given_draws() -> None:
     np.testing.assert_allclose(ranks.mean, [(1 + 2 + 1.5) / 3, (2 + 1 + 1.5) / 3, 3])
     assert ranks.upper.tolist() == [[2, 2, 3]]
     assert ranks.lower.tolist() == [[1, 1, 3]]
+
+
+def test_identical_units_give_the_point_mass_prior_without_warnings() -> None:
+    """Found by hypothesis: three identical units once sent the marginal fit to α ≈ e⁻⁸⁵⁶
+    (a log of zero). With no spread beyond Poisson the prior is a point mass at O/E."""
+    result = poisson_gamma([31.0, 31.0, 31.0], [132.72, 132.72, 132.72])
+    assert math.isinf(result.alpha)
+    np.testing.assert_allclose(result.estimate, 31.0 / 132.72, rtol=1e-12)

@@ -66,6 +66,8 @@ Estimator = Literal["moments", "marginal"]
 RANK_DRAWS = 4_000
 #: The largest shape α tried by the marginal likelihood: α = ∞ for practical purposes.
 MAX_SHAPE = 1e8
+#: The smallest shape α it tries (a flat likelihood must not send the fit to α ≈ 0).
+MIN_SHAPE = 1e-6
 #: A point-mass prior is chosen when it is within this much log-likelihood of the maximum.
 POINT_MASS_TOLERANCE = 1e-6
 
@@ -234,13 +236,16 @@ def marginal_prior(observed: FloatArray, expected: FloatArray) -> tuple[float, f
     def negative_log_likelihood(theta: FloatArray) -> float:
         mean, alpha = math.exp(theta[0]), math.exp(theta[1])
         beta = alpha / mean
+        # ln(β/(β + E)) = −ln(1 + E/β), computed without forming a ratio that underflows.
         terms = (special.gammaln(alpha + observed) - special.gammaln(alpha)
-                 + alpha * np.log(beta / (beta + expected))
-                 + observed * np.log(expected / (beta + expected)))
+                 - alpha * np.log1p(expected / beta)
+                 + observed * (np.log(expected) - np.log(beta + expected)))
         return -math.fsum(terms.tolist())
 
+    # The shape is bounded below as well as above: with no spread beyond Poisson the
+    # likelihood is flat and the optimiser could otherwise wander to α ≈ 0.
     fit = optimize.minimize(negative_log_likelihood, np.asarray(start), method="L-BFGS-B",
-                            bounds=[(None, None), (None, math.log(MAX_SHAPE))],
+                            bounds=[(None, None), (math.log(MIN_SHAPE), math.log(MAX_SHAPE))],
                             options={"ftol": 1e-15, "gtol": 1e-10})
     poisson = negative_log_likelihood(np.asarray([math.log(m), math.log(MAX_SHAPE)]))
     if poisson <= float(fit.fun) + POINT_MASS_TOLERANCE:
