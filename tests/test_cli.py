@@ -302,3 +302,38 @@ def test_benchmark_commands_name_bad_rows(tmp_path: Path) -> None:
     missing = runner.invoke(app, ["benchmark", "spc", str(bad), "--value", "nope"])
     assert missing.exit_code == 1
     assert "no ‘nope’ column" in missing.output
+
+
+def test_deliberation_analyse_prints_the_contract_and_agrees_with_polis() -> None:
+    """Pol.is export bg2050-volunteers (compdemocracy/openData, CC BY 4.0): the groups agree
+    with Pol.is's own export (compared as partitions: group numbers may differ)."""
+    import csv
+    import json
+
+    folder = Path(__file__).parent / "fixtures" / "polis" / "bg2050-volunteers"
+    result = runner.invoke(app, ["deliberation", "analyse", str(folder), "--format", "polis",
+                                 "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert set(out) == {"participants", "k", "groups", "consensus",
+                        "group_informed_consensus"}
+    assert set(out["consensus"]) == {"agree", "disagree"}
+    first = out["groups"][0]["representative"][0]
+    assert set(first) == {"statement", "direction", "repness", "repness_test", "p_success",
+                          "p_test"}
+    with (folder / "participants-votes.csv").open(encoding="utf-8-sig", newline="") as handle:
+        polis = {r["participant"]: r["group-id"] for r in csv.DictReader(handle)
+                 if r["group-id"] != ""}
+    ours = {p: g for p, g in out["participants"].items() if p in polis and g is not None}
+    assert len(ours) >= len(polis) - 1  # a cold run lacks Pol.is's history for one person
+    pairs = [(polis[p], ours[p]) for p in ours]
+    # The same partition: each Pol.is group maps to exactly one of ours, one to one.
+    mapping = {a: {b for x, b in pairs if x == a} for a, _ in pairs}
+    assert all(len(v) == 1 for v in mapping.values())
+    assert len({next(iter(v)) for v in mapping.values()}) == len(mapping) == out["k"]
+
+    fixed = json.loads(runner.invoke(app, ["deliberation", "analyse", str(folder), "--k", "3",
+                                           "--json"]).stdout)
+    assert fixed["k"] == 3
+    assert runner.invoke(app, ["deliberation", "analyse", str(folder), "--format",
+                               "csv"]).exit_code == 1
