@@ -4,6 +4,7 @@ expected, a unit's page (spine chart, SPC charts, practice notes) and the notes'
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from missionboard.accounts import access
 from missionboard.benchmarking import charts, compare, service
-from missionboard.benchmarking.models import PeerKind, Unit, UnitKind, UnitMetric
+from missionboard.benchmarking.models import PeerGroup, PeerKind, Unit, UnitKind, UnitMetric
 from missionboard.benchmarking.schemas import PeerGroupIn, PracticeNoteIn
 from missionboard.errors import FieldError, NotFound, ValidationFailed, validate
 from missionboard.metrics import service as metrics_service
@@ -48,9 +49,20 @@ def index(request: Request, db: DB, user: CurrentUser) -> Response:
     }, user=user)
 
 
-@router.get("/metrics/{slug}/units", response_class=HTMLResponse)
-def comparison_page(request: Request, slug: str, db: DB, user: CurrentUser, *,
-                    peers: str = "", period: str = "", around: str = "") -> Response:
+@dataclass(frozen=True)
+class _Chosen:
+    """A comparison as the query string chose it: metric, peer group, period."""
+
+    unit_metric: UnitMetric
+    groups: list[PeerGroup]
+    group: PeerGroup | None
+    reference: Unit | None
+    comparison: compare.Comparison
+    names: dict[str, str]
+
+
+def _chosen(request: Request, db: DB, user: CurrentUser, slug: str, *, peers: str,
+            period: str, around: str) -> _Chosen:
     unit_metric = _unit_metric(db, user, slug)
     groups = service.list_peer_groups(db)
     group = next((g for g in groups if g.slug == peers), None)
@@ -61,11 +73,20 @@ def comparison_page(request: Request, slug: str, db: DB, user: CurrentUser, *,
                                 period=period or None, peers=codes)
     except ValueError:
         raise NotFound(f"no period {period!r} for {slug!r}") from None
-    names = _names(db, [r.code for r in found.rows])
+    return _Chosen(unit_metric=unit_metric, groups=groups, group=group, reference=reference,
+                   comparison=found, names=_names(db, [r.code for r in found.rows]))
+
+
+@router.get("/metrics/{slug}/units", response_class=HTMLResponse)
+def comparison_page(request: Request, slug: str, db: DB, user: CurrentUser, *,
+                    peers: str = "", period: str = "", around: str = "") -> Response:
+    c = _chosen(request, db, user, slug, peers=peers, period=period, around=around)
     return render(request, "benchmarking/comparison.html", {
-        "unit_metric": unit_metric, "metric": unit_metric.metric, "comparison": found,
-        "names": names, "groups": groups, "group": group, "reference": reference,
-        "funnel": charts.funnel_chart(found, names, multiplier=unit_metric.multiplier),
+        "unit_metric": c.unit_metric, "metric": c.unit_metric.metric,
+        "comparison": c.comparison, "names": c.names, "groups": c.groups, "group": c.group,
+        "reference": c.reference,
+        "funnel": charts.funnel_chart(c.comparison, c.names,
+                                      multiplier=c.unit_metric.multiplier),
         "bands": charts.BANDS, "sustained_periods": compare.SUSTAINED_PERIODS,
     }, user=user)
 
@@ -78,27 +99,18 @@ def comparison_csv(request: Request, slug: str, db: DB, user: CurrentUser, *,
     import csv
     import io
 
-    unit_metric = _unit_metric(db, user, slug)
-    group = next((g for g in service.list_peer_groups(db) if g.slug == peers), None)
-    reference = service.get_unit(db, code=around) if around else None
-    codes = service.peers(db, group=group, unit=reference) if group else None
-    try:
-        found = compare.compare(unit_metric, data_dir=_data_dir(request),
-                                period=period or None, peers=codes)
-    except ValueError:
-        raise NotFound(f"no period {period!r} for {slug!r}") from None
-    names = _names(db, [r.code for r in found.rows])
+    c = _chosen(request, db, user, slug, peers=peers, period=period, around=around)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["unit", "name", "period", "numerator", "denominator", "value", "z",
                      "significance", "periods_beyond_99.8", "shrunken", "shrunken_lower_95",
                      "shrunken_upper_95", "recent_trend", "illustrative"])
-    for r in found.rows:
-        writer.writerow([r.code, names.get(r.code, ""), found.period, r.numerator,
+    for r in c.comparison.rows:
+        writer.writerow([r.code, c.names.get(r.code, ""), c.comparison.period, r.numerator,
                          r.denominator, r.value, r.z, r.significance, r.periods_beyond,
                          r.shrunken, r.shrunken_lower, r.shrunken_upper, r.trend,
-                         unit_metric.illustrative])
-    name = f"{slug}-units-{found.period}.csv"
+                         c.unit_metric.illustrative])
+    name = f"{slug}-units-{c.comparison.period}.csv"
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
