@@ -18,7 +18,8 @@ from jinja2 import (
 from markupsafe import Markup
 
 _PACKAGE = Path(__file__).resolve().parent.parent
-DOMAINS = ("web", "accounts", "missions", "metrics", "delivery", "stocktakes", "benchmarking")
+DOMAINS = ("web", "accounts", "missions", "metrics", "delivery", "stocktakes", "benchmarking",
+           "deliberation")
 
 
 def _number(value: float | int | None, places: int | None = None) -> str:

@@ -1,0 +1,1 @@
+"""Citizen deliberation: conversations, votes, moderation and the opinion-group analysis."""
