@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from missionboard.accounts import access
 from missionboard.accounts.models import User
+from missionboard.deliberation import service as deliberation_service
 from missionboard.delivery import service as delivery_service
 from missionboard.errors import FieldError, ValidationFailed, validate
 from missionboard.metrics import service as metrics_service
@@ -84,6 +85,8 @@ def mission_page(request: Request, slug: str, db: DB, user: CurrentUser) -> Resp
         "metric_titles": metric_titles,
         "change_titles": delivery_service.change_titles(db, mission_id=mission.id),
         "can_edit": access.can_edit_mission(user, mission.id),
+        "conversations": deliberation_service.list_conversations(
+            db, mission=mission, include_drafts=access.can_edit_mission(user, mission.id)),
         **_delivery_record(db, user, mission),
     }, user=user)
 

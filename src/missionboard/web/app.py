@@ -94,6 +94,7 @@ def create_app(
     """Build the web application. Tests pass their own ``session_factory``."""
     from missionboard.accounts.views import router as accounts_router
     from missionboard.benchmarking.views import router as benchmarking_router
+    from missionboard.deliberation.views import router as deliberation_router
     from missionboard.delivery.views import router as delivery_router
     from missionboard.metrics.views import router as metrics_router
     from missionboard.missions.views import router as missions_router
@@ -143,5 +144,6 @@ def create_app(
     app.include_router(delivery_router)
     app.include_router(stocktakes_router)
     app.include_router(benchmarking_router)
+    app.include_router(deliberation_router)
     app.mount("/api/v1", create_api(settings, session_factory))
     return app
