@@ -47,10 +47,8 @@ VOTES = {"agree": 1, "disagree": -1, "pass": 0}
 # Helpers -----------------------------------------------------------------------------------
 
 def _conversation(db: DB, user: User | None, slug: str) -> Conversation:
-    conversation = service.get_conversation(db, slug=slug, include_drafts=True)
-    if not conversation.is_public and not access.can_edit_mission(user, conversation.mission_id):
-        raise NotFound(f"No conversation {slug!r}")
-    return conversation
+    return service.get_conversation(db, slug=slug,
+                                    include_drafts=access.can_view_drafts(user))
 
 
 def _editable(db: DB, user: User | None, slug: str) -> tuple[User, Conversation]:

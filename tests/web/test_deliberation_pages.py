@@ -1,0 +1,183 @@
+"""Conversation pages through HTTP, on both databases: taking part with plain forms (no
+JavaScript), adding statements with errors shown, the organisers' queue, the public log."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from missionboard.deliberation import service
+from missionboard.deliberation.models import (
+    ConversationStatus,
+    ModerationEvent,
+    Participant,
+    Statement,
+    StatementState,
+    Vote,
+)
+from missionboard.deliberation.schemas import ConversationIn
+from tests.factories import World
+from tests.web.conftest import check_page, csrf_from, sign_in
+
+SEEDS = ["Buses should run every ten minutes.", "Parking should be free in town centres.",
+         "Cycle lanes need proper kerbs."]
+
+
+@pytest.fixture
+def talk(session: Session, world: World) -> World:
+    conversation = service.create_conversation(session, mission=world.mission, data=ConversationIn(
+        slug="talk", title="Getting around", question="How should we get around town?",
+        statement_cap=2, outcome_id=world.outcome.id))
+    for text in SEEDS:
+        service.add_seed(session, conversation, text, moderator=world.editor)
+    service.set_status(session, conversation, ConversationStatus.OPEN)
+    session.commit()
+    return world
+
+
+def _vote(client: TestClient, page: str, choice: str) -> tuple[int, str]:
+    number = int(re.search(r'name="statement" value="(\d+)"', page).group(1))  # type: ignore[union-attr]
+    response = client.post("/conversations/talk/vote", data={
+        "csrf_token": csrf_from(page), "statement": str(number), "vote": choice})
+    assert response.status_code == 303, response.text[:500]
+    return number, check_page(client.get("/conversations/talk"))
+
+
+def test_a_visitor_votes_on_every_statement_with_plain_forms(
+        client: TestClient, talk: World, session: Session) -> None:
+    page = check_page(client.get("/conversations/talk"))
+    assert "How should we get around town?" in page
+    assert "You have voted on 0 of 3 statements." in page
+    seen = []
+    for choice in ("agree", "disagree", "pass"):
+        number, page = _vote(client, page, choice)
+        seen.append(number)
+    assert sorted(seen) == [0, 1, 2]  # one statement at a time, none twice
+    assert "You have voted on every statement" in page
+    cookie = client.cookies.get("missionboard_participant")
+    assert cookie
+    people = session.scalars(select(Participant)).all()
+    assert len(people) == 1
+    assert people[0].browser_key == service.browser_key(cookie)
+    votes = session.scalars(select(Vote).order_by(Vote.id)).all()
+    assert [v.value for v in votes] == [1, -1, 0]
+    # Another browser is another participant.
+    other = TestClient(client.app, base_url="https://testserver", follow_redirects=False)
+    _vote(other, check_page(other.get("/conversations/talk")), "agree")
+    session.expire_all()
+    assert len(session.scalars(select(Participant)).all()) == 2
+
+
+def test_a_bad_vote_is_refused_and_stores_nothing(
+        client: TestClient, talk: World, session: Session) -> None:
+    page = check_page(client.get("/conversations/talk"))
+    for data in ({"statement": "0", "vote": "maybe"}, {"statement": "x", "vote": "agree"},
+                 {"statement": "99", "vote": "agree"}):
+        response = client.post("/conversations/talk/vote",
+                               data={"csrf_token": csrf_from(page), **data})
+        assert response.status_code in {400, 404, 422}
+    assert session.scalars(select(Vote)).all() == []
+    response = client.post("/conversations/talk/vote", data={"statement": "0", "vote": "agree"})
+    assert response.status_code == 403  # no CSRF token
+
+
+def test_statements_show_errors_then_wait_for_moderation(
+        client: TestClient, talk: World, session: Session) -> None:
+    page = check_page(client.get("/conversations/talk"))
+    response = client.post("/conversations/talk/statements", data={
+        "csrf_token": csrf_from(page), "text": "buses should run every ten minutes"})
+    html = check_page(response, status=422)
+    assert "There is a problem" in html
+    assert "very like statement 0" in html
+    assert 'href="#text"' in html
+    response = client.post("/conversations/talk/statements", data={
+        "csrf_token": csrf_from(page), "text": "Trams would serve the ring road better."})
+    assert response.status_code == 303
+    page = check_page(client.get("/conversations/talk"))
+    assert "your statement is with the moderators" in page
+    assert "Waiting for moderation" in page
+    statement = session.scalars(select(Statement).where(Statement.number == 3)).one()
+    assert statement.state == StatementState.PENDING
+    assert statement.author is not None
+
+
+def test_organisers_moderate_from_the_queue_and_the_log_is_public(
+        client: TestClient, talk: World, session: Session) -> None:
+    conversation = service.get_conversation(session, slug="talk")
+    person = service.join(session, conversation, browser_id="someone")
+    service.submit(session, conversation, person,
+                   "Buses should run every ten minutes, even at night.")
+    service.submit(session, conversation, person, "Call me on 07700 900123 about buses.")
+    session.commit()
+    sign_in(client, talk.editor)
+    page = check_page(client.get("/conversations/talk/manage"))
+    assert "Moderation queue (2)" in page
+    assert "Possible repeat of" in page
+    response = client.post("/conversations/talk/statements/4/moderate", data={
+        "csrf_token": csrf_from(page), "state": "rejected", "reason": ""})
+    html = check_page(response, status=422)
+    assert "Give the reason for rejecting" in html
+    for number, state, reason in ((4, "rejected", "Personal details"), (3, "accepted", "")):
+        response = client.post(f"/conversations/talk/statements/{number}/moderate", data={
+            "csrf_token": csrf_from(page), "state": state, "reason": reason})
+        assert response.status_code == 303
+    assert len(session.scalars(select(ModerationEvent)).all()) == 3 + 2  # seeds + decisions
+    client.post("/sign-out", data={"csrf_token": csrf_from(page)})
+    log = check_page(client.get("/conversations/talk/moderation"))
+    assert "Personal details" in log
+    assert "07700" not in log  # rejected text is not republished
+    assert "even at night" in log
+
+
+def test_closed_conversations_take_no_votes_and_drafts_are_hidden(
+        client: TestClient, talk: World, session: Session) -> None:
+    conversation = service.get_conversation(session, slug="talk")
+    service.set_status(session, conversation, ConversationStatus.CLOSED)
+    session.commit()
+    page = check_page(client.get("/conversations/talk"))
+    assert "This conversation is closed" in page
+    response = client.post("/conversations/talk/vote", data={
+        "csrf_token": csrf_from(client.get("/sign-in").text), "statement": "0",
+        "vote": "agree"})
+    assert response.status_code == 409
+    assert session.scalars(select(Vote)).all() == []
+    assert "Getting around" in check_page(client.get("/conversations"))
+    assert "Getting around" in check_page(client.get(f"/missions/{talk.mission.slug}"))
+
+
+def test_an_organiser_starts_a_conversation_with_errors_shown(
+        client: TestClient, talk: World, session: Session) -> None:
+    sign_in(client, talk.editor)
+    page = check_page(client.get(f"/missions/{talk.mission.slug}/conversations/new"))
+    response = client.post(f"/missions/{talk.mission.slug}/conversations/new", data={
+        "csrf_token": csrf_from(page), "slug": "Bad Slug", "title": "", "question": "Q?",
+        "participation": "anonymous", "statement_cap": "3"})
+    html = check_page(response, status=422)
+    assert "There is a problem" in html
+    response = client.post(f"/missions/{talk.mission.slug}/conversations/new", data={
+        "csrf_token": csrf_from(page), "slug": "parks", "title": "Parks", "question": "Q?",
+        "participation": "xid", "statement_cap": "3", "fixed_k": "2"})
+    assert response.headers["location"] == "/conversations/parks/manage"
+    created = service.get_conversation(session, slug="parks", include_drafts=True)
+    assert (created.fixed_k, created.participation.value, created.premoderate) == (2, "xid", False)
+
+
+def test_invited_people_join_with_their_link_only(
+        client: TestClient, talk: World, session: Session) -> None:
+    conversation = service.get_conversation(session, slug="talk")
+    conversation.participation = service.Participation.XID
+    service.register_xids(session, conversation, ["abc-123"])
+    session.commit()
+    page = check_page(client.get("/conversations/talk"))
+    assert "for invited participants" in page
+    assert client.get("/conversations/talk?xid=wrong").status_code == 404
+    response = client.get("/conversations/talk?xid=abc-123")
+    assert response.status_code == 303
+    page = check_page(client.get("/conversations/talk"))
+    _vote(client, page, "agree")
+    vote = session.scalars(select(Vote)).one()
+    assert session.get(Participant, vote.participant_id).xid == "abc-123"  # type: ignore[union-attr]
