@@ -16,6 +16,9 @@ from sqlalchemy.orm import Session, object_session
 
 from missionboard.accounts.models import AuditEntry, User
 from missionboard.benchmarking.service import import_units
+from missionboard.deliberation import service as deliberation
+from missionboard.deliberation.models import ConversationStatus
+from missionboard.deliberation.schemas import ConversationIn
 from missionboard.delivery import service as delivery
 from missionboard.delivery.models import PlanItem
 from missionboard.delivery.schemas import InterventionIn, PlanItemIn
@@ -94,6 +97,29 @@ def _stocktakes(session: Session, world: World) -> None:
 def _units(session: Session, world: World) -> None:
     import_units(session, rows=[{"code": "U01", "name": "Unit one", "kind": "school"}])
     session.commit()
+
+
+@pytest.fixture(autouse=True)
+def _conversations(session: Session, world: World) -> None:
+    """An open conversation with a statement waiting for moderation, and a draft one."""
+    for slug in ("talk", "draft-talk"):
+        conversation = deliberation.create_conversation(
+            session, mission=world.mission, data=ConversationIn(
+                slug=slug, title=slug.title(), question="What next?",
+                participation="xid" if slug == "talk" else "anonymous"))
+        deliberation.add_seed(session, conversation, "Buses should run every ten minutes.")
+    talk = deliberation.get_conversation(session, slug="talk", include_drafts=True)
+    deliberation.set_status(session, talk, ConversationStatus.OPEN)
+    deliberation.register_xids(session, talk, ["person-1"])
+    person = deliberation.join(session, talk, xid="person-1")
+    deliberation.submit(session, talk, person, "Trams would be better than buses.")
+    session.commit()
+
+
+def _conversation_form(w: World) -> dict[str, Any]:
+    return {"slug": "new-talk", "title": "New talk", "question": "What should change?",
+            "participation": "anonymous", "statement_cap": "3", "accept_statements": "yes",
+            "premoderate": "yes"}
 
 
 def _one(w: World, model: Any, where: Any = None) -> int:
@@ -227,6 +253,18 @@ WRITES = [
           "editor", "viewer"),
     Write("publish challenge", lambda w: f"/manage/missions/{w.mission.slug}/challenges/"
           f"{_one(w, Challenge)}/publish", lambda w: {}, "editor", "other_editor"),
+    Write("start conversation", lambda w: f"/missions/{w.mission.slug}/conversations/new",
+          _conversation_form, "editor", "other_editor"),
+    Write("edit conversation", lambda w: "/conversations/talk/edit",
+          lambda w: {**_conversation_form(w), "title": "Renamed"}, "editor", "other_editor"),
+    Write("add seed statement", lambda w: "/conversations/talk/seeds",
+          lambda w: {"text": "Cycle lanes need kerbs."}, "editor", "other_editor"),
+    Write("moderate statement", lambda w: "/conversations/talk/statements/1/moderate",
+          lambda w: {"state": "rejected", "reason": "Off topic"}, "editor", "viewer"),
+    Write("open conversation", lambda w: "/conversations/draft-talk/status",
+          lambda w: {"status": "open"}, "editor", "other_editor"),
+    Write("register invitation ids", lambda w: "/conversations/talk/xids",
+          lambda w: {"xids": "person-2\nperson-3"}, "admin", "viewer"),
     Write("remove overlap",
           lambda w: f"{_interventions_path(w)}/existing/overlaps/partner/remove",
           lambda w: {"reason": "Different people"}, "editor", "other_editor"),
@@ -284,11 +322,14 @@ def test_right_role_succeeds(
     assert _audit_count(session) > before
 
 
-DRAFT_PAGES = [
+DRAFT_PAGES: list[Callable[[World], str]] = [
     lambda w: f"/missions/{w.draft_mission.slug}",
     lambda w: f"/metrics/{w.draft_metric.slug}",
     lambda w: f"/metrics/{w.draft_metric.slug}/data.csv",
     lambda w: f"/metrics/{w.draft_metric.slug}/data.json",
+    lambda w: "/conversations/draft-talk",
+    lambda w: "/conversations/draft-talk/report",
+    lambda w: "/conversations/draft-talk/moderation",
 ]
 
 

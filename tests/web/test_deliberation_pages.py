@@ -15,6 +15,7 @@ from missionboard.deliberation.models import (
     ConversationStatus,
     ModerationEvent,
     Participant,
+    Participation,
     Statement,
     StatementState,
     Vote,
@@ -169,7 +170,7 @@ def test_an_organiser_starts_a_conversation_with_errors_shown(
 def test_invited_people_join_with_their_link_only(
         client: TestClient, talk: World, session: Session) -> None:
     conversation = service.get_conversation(session, slug="talk")
-    conversation.participation = service.Participation.XID
+    conversation.participation = Participation.XID
     service.register_xids(session, conversation, ["abc-123"])
     session.commit()
     page = check_page(client.get("/conversations/talk"))
