@@ -168,7 +168,7 @@ def test_london_youth_policing_small_edge_case_runs_with_any_k() -> None:
 def test_read_polis_export_reads_votes_comments_and_moderation() -> None:
     folder = FIXTURES / "bg2050-volunteers"
     export = read_polis_export(folder)
-    votes, statements, moderated_out = export
+    votes, statements, moderated_out = export.votes, export.statements, export.moderated_out
     with (folder / "votes.csv").open(newline="") as file:
         rows = list(csv.DictReader(file))
     with (folder / "comments.csv").open(newline="", encoding="utf-8") as file:
