@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     data_dir: Path = Path("missionboard-data")
     page_size_default: int = 100
     page_size_max: int = 1000
+    #: Re-analyse conversations in the background as votes arrive (in a child process of the
+    #: web app; off when a deployment runs ``missionboard deliberation recompute --loop``).
+    deliberation_worker: bool = True
+    #: How often the background analyser looks for conversations with new votes.
+    deliberation_interval_seconds: float = 5.0
 
 
 def get_settings(**overrides: object) -> Settings:

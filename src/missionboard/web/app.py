@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -88,10 +90,32 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem(500, "Internal server error", "Try again later.")
 
 
+def _with_analyser(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        from missionboard.deliberation.worker import BackgroundAnalyser
+
+        analyser = BackgroundAnalyser(settings.database_url,
+                                      interval=settings.deliberation_interval_seconds)
+        analyser.start()
+        try:
+            yield
+        finally:
+            analyser.stop()
+
+    return lifespan
+
+
 def create_app(
     settings: Settings, *, session_factory: sessionmaker[Session] | None = None
 ) -> FastAPI:
-    """Build the web application. Tests pass their own ``session_factory``."""
+    """Build the web application. Tests pass their own ``session_factory``.
+
+    An app that builds its own engine also runs the background analyser of conversations
+    (:mod:`missionboard.deliberation.worker`) during its lifespan, when
+    ``settings.deliberation_worker`` is true; one given a session factory never does, since
+    the analyser's child process needs a database it can open by URL.
+    """
     from missionboard.accounts.views import router as accounts_router
     from missionboard.benchmarking.views import router as benchmarking_router
     from missionboard.deliberation.views import router as deliberation_router
@@ -101,7 +125,9 @@ def create_app(
     from missionboard.stocktakes.views import router as stocktakes_router
     from missionboard.web.api import create_api
 
-    app = FastAPI(title="Missionboard", openapi_url=None, docs_url=None, redoc_url=None)
+    analyser = session_factory is None and settings.deliberation_worker
+    app = FastAPI(title="Missionboard", openapi_url=None, docs_url=None, redoc_url=None,
+                  lifespan=_with_analyser(settings) if analyser else None)
     app.state.settings = settings
     if session_factory is None:
         engine = create_db_engine(settings.database_url)
