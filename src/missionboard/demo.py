@@ -35,6 +35,7 @@ from missionboard.accounts import service as accounts
 from missionboard.accounts.models import Role
 from missionboard.analytics.periods import parse_period
 from missionboard.benchmarking.demo import load_unit_data
+from missionboard.deliberation.demo import load_conversation
 from missionboard.metrics import service as metrics
 from missionboard.metrics.models import (
     Area,
@@ -96,6 +97,7 @@ class DemoSummary:
     interventions: int = 0
     stocktakes: int = 0
     unit_rows: int = 0
+    conversations: int = 0
 
 
 # The milestones CSV --------------------------------------------------------------------------
@@ -244,11 +246,14 @@ def load_demo(session: Session, *, admin_email: str, admin_password: str,
     stocktakes = load_stocktakes(session, missions_by_slug=by_slug,
                                  editor=editor_for(session, email=f"editor@{domain}"),
                                  email_domain=domain, password=admin_password)
+    load_conversation(session, missions_by_slug=by_slug,
+                      moderator=editor_for(session, email=f"editor@{domain}"))
     return DemoSummary(
         loaded=True, missions=len(by_slug), metrics=len(created),
         targets=sum(len(m.targets) for m in created), observations=len(observations),
         illustrative_observations=sum(o.illustrative for o in observations),
         interventions=interventions, stocktakes=stocktakes, unit_rows=unit_rows,
+        conversations=1,
     )
 
 
