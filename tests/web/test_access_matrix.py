@@ -265,6 +265,8 @@ WRITES = [
           lambda w: {"status": "open"}, "editor", "other_editor"),
     Write("register invitation ids", lambda w: "/conversations/talk/xids",
           lambda w: {"xids": "person-2\nperson-3"}, "admin", "viewer"),
+    Write("recompute analysis", lambda w: "/conversations/talk/analyse", lambda w: {},
+          "editor", "other_editor"),
     Write("remove overlap",
           lambda w: f"{_interventions_path(w)}/existing/overlaps/partner/remove",
           lambda w: {"reason": "Different people"}, "editor", "other_editor"),

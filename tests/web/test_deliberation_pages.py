@@ -3,7 +3,9 @@ JavaScript), adding statements with errors shown, the organisers' queue, the pub
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 
 import pytest
 from fastapi.testclient import TestClient
@@ -182,3 +184,48 @@ def test_invited_people_join_with_their_link_only(
     _vote(client, page, "agree")
     vote = session.scalars(select(Vote)).one()
     assert session.get(Participant, vote.participant_id).xid == "abc-123"  # type: ignore[union-attr]
+
+
+def test_the_public_download_leaves_out_rejected_text_and_external_ids(
+        client: TestClient, talk: World, session: Session) -> None:
+    conversation = service.get_conversation(session, slug="talk")
+    conversation.participation = Participation.XID
+    service.register_xids(session, conversation, ["secret-id-1"])
+    person = service.join(session, conversation, xid="secret-id-1")
+    service.cast(session, conversation, person, 0, 1)
+    bad = service.submit(session, conversation, person, "Call me on 07700 900123 about it.")
+    service.moderate(session, bad, StatementState.REJECTED, reason="Personal details")
+    session.commit()
+    response = client.get("/conversations/talk/export.zip")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        files = {name.rsplit("/", 1)[-1]: archive.read(name).decode() for name in
+                 archive.namelist()}
+    assert sorted(files) == ["comments.csv", "participants-votes.csv", "summary.csv",
+                             "votes.csv"]
+    assert "07700" not in files["comments.csv"]
+    assert "(removed by moderation)" in files["comments.csv"]
+    assert "secret-id-1" not in files["participants-votes.csv"]
+    assert SEEDS[0] in files["comments.csv"]
+    assert files["votes.csv"].count("\n") == 2  # header and the one vote
+
+
+def test_the_report_shows_groups_and_when_the_analysis_last_ran(
+        client: TestClient, talk: World, session: Session) -> None:
+    from missionboard.deliberation.analysis import run_analysis
+
+    conversation = service.get_conversation(session, slug="talk")
+    assert "have not been worked out yet" in check_page(client.get("/conversations/talk/report"))
+    for i in range(40):
+        person = service.join(session, conversation, browser_id=f"b{i}")
+        for number in range(3):
+            service.cast(session, conversation, person, number, 1 if (i + number) % 2 else -1)
+    run = run_analysis(session, conversation, cold=True)
+    session.commit()
+    page = check_page(client.get("/conversations/talk/report"))
+    assert "Groups last worked out" in page
+    assert f"from {run.n_votes} votes by 40 people" in page
+    assert "Group A" in page
+    assert "Participation over time" in page
+    assert 'id="opinion-map-spec"' in page

@@ -258,6 +258,12 @@ def store_analysis(session: Session, prepared: PreparedRun) -> AnalysisRun:
     ).returning(AnalysisRun.id)).scalar_one()
     _update_groups(session, prepared.conversation_id, analysis)
     _prune(session, prepared.conversation_id)
+    if session.info.get("actor_id") is not None:  # asked for by someone, not the worker
+        session.execute(insert(AuditEntry).values(
+            at=finished_at, actor_id=session.info["actor_id"], ip=session.info.get("ip"),
+            action="analyse", table_name=AnalysisRun.__tablename__, row_id=str(run_id),
+            changes={"votes": prepared.n_votes, "k": analysis.k, "warm": prepared.warm},
+            summary=f"Recomputed the analysis of conversation {prepared.conversation_id}"))
     log.info("Analysed conversation %s (%s): %s votes, %s groups, %.2f s",
              prepared.conversation_id, "warm" if prepared.warm else "cold", prepared.n_votes,
              analysis.k, (finished_at - prepared.started_at).total_seconds())

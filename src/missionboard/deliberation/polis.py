@@ -296,14 +296,17 @@ def _shorten(text: str) -> str:
 
 # Export ------------------------------------------------------------------------------------
 
-def export_conversation(session: Session, conversation: Conversation, folder: Path) -> None:
+def export_conversation(session: Session, conversation: Conversation, folder: Path, *,
+                        public: bool = False) -> None:
     """Write votes.csv, comments.csv, participants-votes.csv and summary.csv into
-    ``folder`` in Pol.is's format (module docstring)."""
+    ``folder`` in Pol.is's format (module docstring). A ``public`` export (the report's
+    download) leaves out rejected statements' text and participants' external ids."""
     votes, _ = load_votes(session, conversation)
     author = aliased(Participant)
     statements = {
         row.number: PolisStatement(
-            text=row.text, moderated=_MODERATED[row.state], is_meta=row.is_meta,
+            text=REMOVED if public and row.state == StatementState.REJECTED else row.text,
+            moderated=_MODERATED[row.state], is_meta=row.is_meta,
             author=row.author, timestamp=(row.created_at - _EPOCH) // _MILLISECOND,
             is_seed=row.is_seed)
         for row in session.execute(
@@ -323,8 +326,11 @@ def export_conversation(session: Session, conversation: Conversation, folder: Pa
     write_polis_export(
         folder, votes=votes, statements=statements,
         groups={p.number: p.group_number for p in people if p.group_number is not None},
-        xids={p.number: p.xid for p in people if p.xid},
+        xids={} if public else {p.number: p.xid for p in people if p.xid},
         group_informed_consensus=gic, summary=summary)
 
+
+#: What a public export shows in place of a rejected statement's text.
+REMOVED = "(removed by moderation)"
 
 _MODERATED = {state: code for code, state in _STATES.items()}

@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from missionboard.accounts import access
 from missionboard.accounts.models import User
@@ -238,7 +239,7 @@ def export_zip(request: Request, slug: str, db: DB, user: CurrentUser) -> Respon
     conversation = _conversation(db, user, slug)
     buffer = io.BytesIO()
     with tempfile.TemporaryDirectory() as tmp:
-        export_conversation(db, conversation, Path(tmp))
+        export_conversation(db, conversation, Path(tmp), public=True)
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for path in sorted(Path(tmp).iterdir()):
                 archive.write(path, f"{slug}/{path.name}")
@@ -412,6 +413,8 @@ async def analyse_now(request: Request, slug: str, db: DB, user: CurrentUser) ->
 
     user, conversation = _editable(db, user, slug)
     values = await form_values(request)
-    run = run_analysis(db, conversation, cold=values.get("cold") == "yes")
+    # In a worker thread: the analysis must not hold up other requests on the event loop.
+    run = await run_in_threadpool(run_analysis, db, conversation,
+                                  cold=values.get("cold") == "yes")
     flash(request, f"Analysed {run.n_votes:,} votes: {run.k} groups.")
     return RedirectResponse(f"/conversations/{slug}/manage", status_code=303)
