@@ -157,6 +157,11 @@ def _plan_item_form(w: World) -> dict[str, Any]:
             "status": "in_progress"}
 
 
+#: Not here, by design: taking part in a conversation (voting, by the page's form or by
+#: ``POST /api/v1/conversations/{slug}/votes``, and writing a statement) is open to anyone in
+#: an anonymous conversation, so it has no "sent to sign in" or "wrong role" case to try.
+#: Its rules (drafts 404, closed 409, sign-in-only and invitation-only conversations 403)
+#: are tested in tests/web/test_deliberation_pages.py and tests/web/test_deliberation_api.py.
 WRITES = [
     Write("create mission", lambda w: "/manage/missions/new", _mission_form, "admin", "editor"),
     Write("edit mission", lambda w: f"/manage/missions/{w.mission.slug}/edit",

@@ -108,6 +108,7 @@ def test_openapi_document_lists_every_endpoint(api: TestClient) -> None:
         "/missions/{slug}/stocktakes", "/missions/{slug}/stocktakes/{stocktake_id}/pack",
         "/missions/{slug}/challenges",
         "/changes", "/areas", "/observations",
+        "/conversations/{slug}", "/conversations/{slug}/next", "/conversations/{slug}/votes",
     }
     assert set(doc["paths"]["/observations"]) == {"post"}
     assert doc["components"]["securitySchemes"]["APIToken"] == {

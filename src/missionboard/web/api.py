@@ -610,11 +610,14 @@ def _install_problem_handlers(app: FastAPI) -> None:
 
 def create_api(settings: Settings, session_factory: sessionmaker[Session]) -> FastAPI:
     """The public API as its own application, to be mounted at ``/api/v1``."""
+    from missionboard.deliberation.api import router as deliberation_router
+
     app = FastAPI(
         title="Missionboard API", version="1", openapi_url="/openapi.json", docs_url="/docs",
         redoc_url=None,
         description="Missions, metrics, observations, targets, trajectories, the public "
-                    "change record, stocktakes (packs and judgements) and external challenge. "
+                    "change record, stocktakes (packs and judgements), external challenge "
+                    "and citizen conversations (anyone may vote in an open one). "
                     "Reading needs no token; drafts and board papers need a token whose user "
                     "may see them; loading data needs a token whose user may publish it. "
                     "Errors are application/problem+json.",
@@ -622,5 +625,6 @@ def create_api(settings: Settings, session_factory: sessionmaker[Session]) -> Fa
     app.state.settings = settings
     app.state.session_factory = session_factory
     _install_problem_handlers(app)
+    app.include_router(deliberation_router)  # first: votes are the busiest route
     app.include_router(router)
     return app
