@@ -320,10 +320,13 @@ def serve(
     import uvicorn
 
     from missionboard.web.app import create_app
+    from missionboard.web.server import settle_heap
 
     settings = _settings(database_url)
+    application = create_app(settings)
+    settle_heap()
     console.print(f"Serving Missionboard on http://{host}:{port}/ (Ctrl+C to stop)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    uvicorn.run(application, host=host, port=port, log_level="info")
 
 
 @app.command()

@@ -12,8 +12,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from missionboard.config import Settings
 from missionboard.db.session import create_db_engine, create_session_factory
@@ -30,6 +32,35 @@ def _node_assets(settings: Settings) -> Path:
         candidates = [Path.cwd() / root, Path(__file__).resolve().parents[3] / root]
         root = next((c for c in candidates if c.is_dir()), candidates[0])
     return root
+
+
+class SecurityHeaders:
+    """Adds the security headers that a response does not set itself.
+
+    Plain ASGI rather than ``@app.middleware("http")`` (same headers, same place in the
+    stack): Starlette's ``BaseHTTPMiddleware`` runs every request in a task of its own with
+    memory streams, about 0.2 ms of CPU a request, as much as the rest of a vote's handling.
+    """
+
+    HEADERS = (("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
+               ("Referrer-Policy", "same-origin"))
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in self.HEADERS:
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
@@ -144,13 +175,7 @@ def create_app(
         https_only=settings.cookie_secure,
     )
 
-    @app.middleware("http")
-    async def _security_headers(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
+    app.add_middleware(SecurityHeaders)
 
     node = _node_assets(settings)
     app.mount("/assets", StaticFiles(directory=node / "govuk-frontend/dist/govuk/assets",
@@ -164,6 +189,8 @@ def create_app(
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
 
     install_error_handlers(app)
+    # The API first: no page lives under /api/v1, and votes then skip matching every page.
+    app.mount("/api/v1", create_api(settings, session_factory))
     app.include_router(accounts_router)
     app.include_router(missions_router)
     app.include_router(metrics_router)
@@ -171,5 +198,4 @@ def create_app(
     app.include_router(stocktakes_router)
     app.include_router(benchmarking_router)
     app.include_router(deliberation_router)
-    app.mount("/api/v1", create_api(settings, session_factory))
     return app
