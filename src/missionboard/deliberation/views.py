@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from missionboard.accounts import access
 from missionboard.accounts.models import User
 from missionboard.deliberation import charts, service
+from missionboard.deliberation.api import PARTICIPANT_COOKIE, PARTICIPANT_COOKIE_MAX_AGE
 from missionboard.deliberation.models import (
     Conversation,
     ConversationStatus,
@@ -39,9 +40,6 @@ from missionboard.web.deps import (
 
 router = APIRouter(dependencies=[Depends(csrf_protect)])
 
-#: The per-browser participant id (also read by the votes API).
-PARTICIPANT_COOKIE = "missionboard_participant"
-_COOKIE_AGE = 400 * 24 * 3600
 VOTES = {"agree": 1, "disagree": -1, "pass": 0}
 
 
@@ -89,8 +87,9 @@ def _join(request: Request, db: DB, user: User | None, conversation: Conversatio
 
 def _set_browser_id(request: Request, response: Response, new_id: str | None) -> Response:
     if new_id is not None:
-        response.set_cookie(PARTICIPANT_COOKIE, new_id, max_age=_COOKIE_AGE, httponly=True,
-                            samesite="lax", secure=request.app.state.settings.cookie_secure)
+        response.set_cookie(PARTICIPANT_COOKIE, new_id, max_age=PARTICIPANT_COOKIE_MAX_AGE,
+                            httponly=True, samesite="lax",
+                            secure=request.app.state.settings.cookie_secure)
     return response
 
 
