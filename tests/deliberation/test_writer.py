@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import random
 from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -66,10 +67,13 @@ def writer(session_factory: sessionmaker[Session]) -> VoteWriter:
 
 
 def run(coroutine: Callable[[], Awaitable[Any]]) -> Any:
+    """Run on a fresh event loop in a thread of its own: a test process that has run the
+    browser tests already has a loop running in its main thread (Playwright's)."""
     async def main() -> Any:
         return await coroutine()
 
-    return asyncio.run(main())
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, main()).result()
 
 
 def person(n: int) -> Identity:
