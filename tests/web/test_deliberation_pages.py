@@ -134,6 +134,10 @@ def test_organisers_moderate_from_the_queue_and_the_log_is_public(
     assert "Personal details" in log
     assert "07700" not in log  # rejected text is not republished
     assert "even at night" in log
+    report = check_page(client.get("/conversations/talk/report"))
+    assert "07700" not in report
+    assert "even at night" in report
+    assert '<span class="govuk-heading-l govuk-!-margin-bottom-0">4</span>statements' in report
 
 
 def test_closed_conversations_take_no_votes_and_drafts_are_hidden(

@@ -101,7 +101,8 @@ def _group_of(result: dict[str, Any], participant: Participant | None) -> int | 
 
 
 def _texts(db: DB, conversation: Conversation) -> dict[int, str]:
-    return {s.number: s.text for s in service.statements(db, conversation)}
+    """Accepted statements' text by number: what the public pages may show."""
+    return {s.number: s.text for s in service.accepted_statements(db, conversation)}
 
 
 # Taking part -------------------------------------------------------------------------------
