@@ -34,7 +34,6 @@ import json
 import multiprocessing
 import multiprocessing.queues
 import os
-import platform
 import random
 import shlex
 import signal
@@ -48,6 +47,8 @@ from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from machine import describe  # benchmarks/machine.py
+
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 BENCH_DATABASE = "missionboard_votes_bench"
 SLUG = "votes-bench"
@@ -60,18 +61,7 @@ WINDOW = 10
 # Setting up --------------------------------------------------------------------------------
 
 def machine() -> str:
-    model = "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
-    memory_kb = 0
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith("MemTotal:"):
-            memory_kb = int(line.split()[1])
-    cpus = len(os.sched_getaffinity(0))
-    return (f"{cpus} CPUs (nproc), {model}, {memory_kb / 1024 / 1024:.1f} GiB RAM; "
-            f"{platform.system()} {platform.release()}; Python {platform.python_version()}")
+    return describe()
 
 
 def fresh_postgres() -> str:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sqlite3
 import tempfile
 import time
@@ -32,6 +31,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.engine import make_url
 
+from machine import describe  # benchmarks/machine.py
 from missionboard.db import migrate
 from missionboard.db.session import create_db_engine, create_session_factory, unit_of_work
 from missionboard.metrics.importer import ImportResult, import_observations
@@ -61,19 +61,7 @@ class Files:
 
 
 def machine() -> str:
-    model = "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
-    memory_kb = 0
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith("MemTotal:"):
-            memory_kb = int(line.split()[1])
-    cpus = len(os.sched_getaffinity(0))
-    return (f"{cpus} CPUs (nproc), {model}, {memory_kb / 1024 / 1024:.1f} GiB RAM; "
-            f"{platform.system()} {platform.release()}; Python {platform.python_version()}, "
-            f"SQLite {sqlite3.sqlite_version}")
+    return describe(f"SQLite {sqlite3.sqlite_version}")
 
 
 def generate(rows: int, directory: Path) -> Files:
