@@ -233,3 +233,52 @@ def test_the_report_shows_groups_and_when_the_analysis_last_ran(
     assert "Group A" in page
     assert "Participation over time" in page
     assert 'id="opinion-map-spec"' in page
+
+
+def test_only_accepted_text_is_public_whatever_the_history(
+        client: TestClient, talk: World, session: Session) -> None:
+    conversation = service.get_conversation(session, slug="talk")
+    conversation.statement_cap = 5
+    person = service.join(session, conversation, browser_id="writer-browser-id-0001")
+    waiting = service.submit(session, conversation, person, "Waiting text 07700 900111.")
+    flipped = service.submit(session, conversation, person, "Flipped text 07700 900222.")
+    service.moderate(session, flipped, StatementState.ACCEPTED, moderator=talk.editor)
+    service.moderate(session, flipped, StatementState.REJECTED, reason="Phone number",
+                     moderator=talk.editor)
+    requeued = service.submit(session, conversation, person, "Requeued text 07700 900333.")
+    service.moderate(session, requeued, StatementState.ACCEPTED, moderator=talk.editor)
+    service.moderate(session, requeued, StatementState.PENDING, moderator=talk.editor)
+    session.commit()
+    assert waiting.state == StatementState.PENDING
+    log = check_page(client.get("/conversations/talk/moderation"))
+    report = check_page(client.get("/conversations/talk/report"))
+    with zipfile.ZipFile(io.BytesIO(client.get("/conversations/talk/export.zip").content)) as z:
+        comments = next(z.read(n).decode() for n in z.namelist() if n.endswith("comments.csv"))
+    for public in (log, report, comments):
+        assert "07700" not in public
+    assert SEEDS[1] in comments
+
+
+def test_votes_and_participants_are_not_copied_into_the_audit_log(
+        client: TestClient, talk: World, session: Session) -> None:
+    from missionboard.accounts.models import AuditEntry
+
+    before = len(session.scalars(select(AuditEntry)).all())
+    page = check_page(client.get("/conversations/talk"))
+    _vote(client, page, "agree")
+    assert len(session.scalars(select(Vote)).all()) == 1
+    tables = {e.table_name for e in session.scalars(select(AuditEntry)).all()[before:]}
+    assert not tables & {"deliberation_votes", "deliberation_participants"}
+
+
+def test_out_of_range_numbers_are_refused_not_crashes(
+        client: TestClient, talk: World) -> None:
+    page = check_page(client.get("/conversations/talk"))
+    token = csrf_from(page)
+    response = client.post("/conversations/talk/vote", data={
+        "csrf_token": token, "statement": str(2**70), "vote": "agree"})
+    assert response.status_code == 422
+    sign_in(client, talk.editor)
+    response = client.post(f"/conversations/talk/statements/{2**70}/moderate", data={
+        "csrf_token": token, "state": "accepted"})
+    assert 400 <= response.status_code < 500

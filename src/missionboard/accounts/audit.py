@@ -15,7 +15,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from missionboard.db.base import utcnow
 
-_SKIP_TABLES = frozenset({"audit_log", "login_attempts"})
+#: Citizens' votes and participation are not officials' changes: logging them beside an IP
+#: address would make anonymous participation traceable. The vote log is its own record.
+_SKIP_TABLES = frozenset({"audit_log", "login_attempts", "deliberation_votes",
+                          "deliberation_participants"})
 _SECRET_COLUMNS = frozenset({"password_hash", "token_sha256"})
 #: Bookkeeping that changes on reads (a token's last use) is not an edit worth logging.
 _UNAUDITED_COLUMNS = frozenset({"last_used_at"})

@@ -41,7 +41,7 @@ XID_HEADER = "x-participant-xid"
 PARTICIPANT_COOKIE_MAX_AGE = 2 * 365 * 24 * 60 * 60
 #: A vote's JSON is a few dozen bytes.
 MAX_BODY = 1024
-_PARTICIPANT_ID = re.compile(r"[A-Za-z0-9_\-.~]{16,128}")
+PARTICIPANT_ID = re.compile(r"[A-Za-z0-9_\-.~]{16,128}")
 _XID = re.compile(r"[\x21-\x7e]{1,200}")
 _SLUG = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 
@@ -154,13 +154,13 @@ def _browser_id(request: Request) -> str | None:
     a new one is issued)."""
     sent = request.headers.get(PARTICIPANT_HEADER)
     if sent is not None:
-        if not _PARTICIPANT_ID.fullmatch(sent):
+        if not PARTICIPANT_ID.fullmatch(sent):
             raise ValidationFailed([FieldError(
                 "X-Participant-Id", "The participant id must be 16 to 128 letters, digits "
                                     "or -._~")])
         return sent
     cookie = request.cookies.get(PARTICIPANT_COOKIE)
-    if cookie is not None and _PARTICIPANT_ID.fullmatch(cookie):
+    if cookie is not None and PARTICIPANT_ID.fullmatch(cookie):
         return cookie
     return None
 

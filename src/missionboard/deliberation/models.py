@@ -243,4 +243,4 @@ class AnalysisRun(Base):
     k: Mapped[int] = mapped_column(Integer, default=0)
     seconds: Mapped[float] = mapped_column(default=0.0)
     result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    state: Mapped[bytes | None] = mapped_column(LargeBinary)
+    state: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)

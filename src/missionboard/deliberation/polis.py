@@ -300,12 +300,13 @@ def export_conversation(session: Session, conversation: Conversation, folder: Pa
                         public: bool = False) -> None:
     """Write votes.csv, comments.csv, participants-votes.csv and summary.csv into
     ``folder`` in Pol.is's format (module docstring). A ``public`` export (the report's
-    download) leaves out rejected statements' text and participants' external ids."""
+    download) leaves out the text of statements not accepted (rejected, or waiting for a
+    moderator) and participants' external ids."""
     votes, _ = load_votes(session, conversation)
     author = aliased(Participant)
     statements = {
         row.number: PolisStatement(
-            text=REMOVED if public and row.state == StatementState.REJECTED else row.text,
+            text=REMOVED if public and row.state != StatementState.ACCEPTED else row.text,
             moderated=_MODERATED[row.state], is_meta=row.is_meta,
             author=row.author, timestamp=(row.created_at - _EPOCH) // _MILLISECOND,
             is_seed=row.is_seed)
@@ -330,7 +331,7 @@ def export_conversation(session: Session, conversation: Conversation, folder: Pa
         group_informed_consensus=gic, summary=summary)
 
 
-#: What a public export shows in place of a rejected statement's text.
+#: What a public export shows in place of the text of a statement not accepted.
 REMOVED = "(removed by moderation)"
 
 _MODERATED = {state: code for code, state in _STATES.items()}

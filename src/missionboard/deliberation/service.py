@@ -9,13 +9,13 @@ from __future__ import annotations
 import hashlib
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
 
-from missionboard.accounts.models import User
+from missionboard.accounts.models import AuditEntry, User
 from missionboard.analytics.near_duplicates import nearest
 from missionboard.db.base import utcnow
 from missionboard.deliberation.models import (
@@ -184,6 +184,13 @@ def register_xids(session: Session, conversation: Conversation, xids: Sequence[s
         if xid not in known:
             _new_participant(session, conversation, xid=xid)
             added += 1
+    # Participants are not audited row by row (see accounts.audit); the registration is.
+    session.add(AuditEntry(actor_id=session.info.get("actor_id"), ip=session.info.get("ip"),
+                           action="register", table_name=Participant.__tablename__,
+                           row_id=str(conversation.id), changes={"added": added},
+                           summary=f"Registered {added} invitation ids for conversation "
+                                   f"{conversation.slug}"))
+    session.flush()
     return added
 
 
@@ -347,6 +354,7 @@ def moderate(session: Session, statement: Statement, state: StatementState, *,
 def moderation_log(session: Session, conversation: Conversation, *, limit: int | None = None
                    ) -> list[ModerationEvent]:
     query = (select(ModerationEvent).join(Statement)
+             .options(joinedload(ModerationEvent.statement))
              .where(Statement.conversation_id == conversation.id)
              .order_by(ModerationEvent.at.desc(), ModerationEvent.id.desc()))
     if limit is not None:
@@ -404,17 +412,24 @@ def latest_run(session: Session, conversation: Conversation) -> AnalysisRun | No
 
 
 def next_statement(session: Session, conversation: Conversation,
-                   participant: Participant | None, *, rng: random.Random | None = None
-                   ) -> Statement | None:
+                   participant: Participant | None, *, rng: random.Random | None = None,
+                   voted: Collection[int] | None = None,
+                   accepted: Sequence[Statement] | None = None,
+                   priorities: Mapping[str, float] | None = None) -> Statement | None:
     """The next statement to show: one not yet voted on, drawn with probability proportional
     to its priority in the last analysis (1 for statements not yet scored), as Pol.is
     routes; None when every statement has a vote."""
-    voted = set(standing_votes(session, participant)) if participant else set()
-    waiting = [s for s in accepted_statements(session, conversation) if s.number not in voted]
+    if voted is None:
+        voted = set(standing_votes(session, participant)) if participant else set()
+    if accepted is None:
+        accepted = accepted_statements(session, conversation)
+    waiting = [s for s in accepted if s.number not in voted]
     if not waiting:
         return None
-    run = latest_run(session, conversation)
-    scores = (run.result.get("priorities", {}) if run else {}) or {}
+    if priorities is None:
+        run = latest_run(session, conversation)
+        priorities = run.result.get("priorities") if run else None
+    scores = priorities or {}
     weights = [max(float(scores.get(str(s.number), 1.0)), 1e-9) for s in waiting]
     chooser = rng or random.Random()  # noqa: S311 - routing, not security
     return chooser.choices(waiting, weights=weights, k=1)[0]

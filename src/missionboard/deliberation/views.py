@@ -7,17 +7,21 @@ from __future__ import annotations
 import io
 import secrets
 import zipfile
-from pathlib import Path
-from typing import Any
+from pathlib import Path as FilePath
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from missionboard.accounts import access
 from missionboard.accounts.models import User
 from missionboard.deliberation import charts, service
-from missionboard.deliberation.api import PARTICIPANT_COOKIE, PARTICIPANT_COOKIE_MAX_AGE
+from missionboard.deliberation.api import (
+    PARTICIPANT_COOKIE,
+    PARTICIPANT_COOKIE_MAX_AGE,
+    PARTICIPANT_ID,
+)
 from missionboard.deliberation.models import (
     Conversation,
     ConversationStatus,
@@ -60,7 +64,7 @@ def _editable(db: DB, user: User | None, slug: str) -> tuple[User, Conversation]
 
 def _browser_id(request: Request) -> str | None:
     value = request.cookies.get(PARTICIPANT_COOKIE)
-    return value if value and len(value) <= 100 else None
+    return value if value and PARTICIPANT_ID.fullmatch(value) else None
 
 
 def _xid(request: Request, conversation: Conversation) -> str | None:
@@ -124,7 +128,9 @@ def _conversation_page(request: Request, db: DB, user: User | None,
     result = run.result if run else {}
     accepted = service.accepted_statements(db, conversation)
     voted = service.standing_votes(db, me) if me else {}
-    current = service.next_statement(db, conversation, me) if conversation.is_open else None
+    current = service.next_statement(
+        db, conversation, me, voted=voted, accepted=accepted,
+        priorities=result.get("priorities")) if conversation.is_open else None
     group = _group_of(result, me)
     written = service.statements_by(db, me) if me else []
     context: dict[str, Any] = {
@@ -168,10 +174,11 @@ async def vote(request: Request, slug: str, db: DB, user: CurrentUser) -> Respon
         number = int(values.get("statement", ""))
     except ValueError:
         number = -1
-    if choice is None or number < 0:
+    if choice is None or not 0 <= number < 2**31:
         raise ValidationFailed([FieldError("vote", "Choose agree, disagree or pass")])
-    participant, new_id = _join(request, db, user, conversation)
-    service.cast(db, conversation, participant, number, choice)
+    # The database work in a worker thread: the event loop also runs the API's vote writer.
+    participant, new_id = await run_in_threadpool(_join, request, db, user, conversation)
+    await run_in_threadpool(service.cast, db, conversation, participant, number, choice)
     response = RedirectResponse(f"/conversations/{slug}#vote", status_code=303)
     return _set_browser_id(request, response, new_id)
 
@@ -239,9 +246,9 @@ def export_zip(request: Request, slug: str, db: DB, user: CurrentUser) -> Respon
     conversation = _conversation(db, user, slug)
     buffer = io.BytesIO()
     with tempfile.TemporaryDirectory() as tmp:
-        export_conversation(db, conversation, Path(tmp), public=True)
+        export_conversation(db, conversation, FilePath(tmp), public=True)
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for path in sorted(Path(tmp).iterdir()):
+            for path in sorted(FilePath(tmp).iterdir()):
                 archive.write(path, f"{slug}/{path.name}")
     return Response(buffer.getvalue(), media_type="application/zip", headers={
         "Content-Disposition": f'attachment; filename="{slug}-polis-export.zip"'})
@@ -362,7 +369,8 @@ async def add_seed(request: Request, slug: str, db: DB, user: CurrentUser) -> Re
 
 
 @router.post("/conversations/{slug}/statements/{number}/moderate", response_class=HTMLResponse)
-async def moderate(request: Request, slug: str, number: int, db: DB, user: CurrentUser
+async def moderate(request: Request, slug: str, number: Annotated[int, Path(ge=0, lt=2**31)],
+                   db: DB, user: CurrentUser
                    ) -> Response:
     user, conversation = _editable(db, user, slug)
     values = await form_values(request)
