@@ -37,7 +37,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import resource
 import subprocess
@@ -51,6 +50,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
+
+from machine import describe  # benchmarks/machine.py
 
 ROOT = Path(__file__).resolve().parent
 REPO = ROOT.parent
@@ -312,20 +313,6 @@ def adjusted_rand_index(truth: npt.NDArray[Any], found: npt.NDArray[Any]) -> flo
 # --- the report -----------------------------------------------------------------------------
 
 
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
-
-
-def memory_total() -> int:
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith("MemTotal:"):
-            return int(line.split()[1]) * 1024
-    return 0
-
-
 def parse_sizes(text: str) -> list[tuple[int, int]]:
     sizes = []
     for item in text.split(","):
@@ -450,8 +437,7 @@ def main() -> None:
                  f".venv-reddwarf/bin/pip install -r {REDDWARF_REQUIREMENTS}\n"
                  "or run with --skip-reddwarf.")
     sizes = parse_sizes(args.sizes)
-    print(f"machine: {os.cpu_count()} CPUs, {cpu_model()}, {memory_total() / GIB:.1f} GiB; "
-          f"Python {platform.python_version()}, numpy {np.__version__}")
+    print(f"machine: {describe(f'numpy {np.__version__}')}")
     if reddwarf:
         version = subprocess.run(
             [str(args.reddwarf_python), "-m", "pip", "show", "red-dwarf"], check=False,
