@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from missionboard.deliberation import service
@@ -35,8 +35,8 @@ def talk(session: Session, world: World) -> World:
     conversation = service.create_conversation(session, mission=world.mission, data=ConversationIn(
         slug="talk", title="Getting around", question="How should we get around town?",
         statement_cap=2, outcome_id=world.outcome.id))
-    for text in SEEDS:
-        service.add_seed(session, conversation, text, moderator=world.editor)
+    for seed in SEEDS:
+        service.add_seed(session, conversation, seed, moderator=world.editor)
     service.set_status(session, conversation, ConversationStatus.OPEN)
     session.commit()
     return world
@@ -282,3 +282,32 @@ def test_out_of_range_numbers_are_refused_not_crashes(
     response = client.post(f"/conversations/talk/statements/{2**70}/moderate", data={
         "csrf_token": token, "state": "accepted"})
     assert 400 <= response.status_code < 500
+
+
+def test_recompute_waits_for_the_background_analyser_on_postgresql(
+        client: TestClient, talk: World, session: Session, engine: Engine,
+        backend: str) -> None:
+    from missionboard.deliberation.models import AnalysisRun
+    from missionboard.deliberation.worker import LOCK_NAMESPACE
+
+    conversation = service.get_conversation(session, slug="talk")
+    sign_in(client, talk.editor)
+    token = csrf_from(client.get("/conversations/talk/manage").text)
+    key = {"namespace": LOCK_NAMESPACE, "conversation": conversation.id}
+    with engine.connect() as other:
+        if backend == "postgresql":  # the background analyser holds the lock
+            assert other.scalar(text("SELECT pg_try_advisory_lock(:namespace, :conversation)"),
+                                key)
+            other.commit()
+        response = client.post("/conversations/talk/analyse", data={"csrf_token": token})
+        assert response.status_code == 303
+        page = check_page(client.get("/conversations/talk/manage"))
+        runs = session.scalars(select(AnalysisRun)).all()
+        if backend == "postgresql":
+            assert "running in the background now" in page
+            assert runs == []
+            other.execute(text("SELECT pg_advisory_unlock(:namespace, :conversation)"), key)
+            other.commit()
+        else:
+            assert "Analysed 0 votes" in page
+            assert len(runs) == 1

@@ -418,9 +418,14 @@ async def register_xids(request: Request, slug: str, db: DB, user: CurrentUser) 
 @router.post("/conversations/{slug}/analyse", response_class=HTMLResponse)
 async def analyse_now(request: Request, slug: str, db: DB, user: CurrentUser) -> Response:
     from missionboard.deliberation.analysis import run_analysis
+    from missionboard.deliberation.worker import lock_for_transaction
 
     user, conversation = _editable(db, user, slug)
     values = await form_values(request)
+    if not lock_for_transaction(db, conversation.id):
+        flash(request, "The analysis is running in the background now: its result will show "
+                       "in a moment.")
+        return RedirectResponse(f"/conversations/{slug}/manage", status_code=303)
     # In a worker thread: the analysis must not hold up other requests on the event loop.
     run = await run_in_threadpool(run_analysis, db, conversation,
                                   cold=values.get("cold") == "yes")

@@ -155,6 +155,17 @@ def _conversation_lock(engine: Engine, conversation_id: int) -> Iterator[bool]:
                 connection.commit()
 
 
+def lock_for_transaction(session: Session, conversation_id: int) -> bool:
+    """Take the conversation's analysis lock until ``session``'s transaction ends (an
+    analysis run inside a request); False when the background analyser holds it. Always True
+    off PostgreSQL."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    return bool(session.scalar(
+        text("SELECT pg_try_advisory_xact_lock(:namespace, :conversation)"),
+        {"namespace": LOCK_NAMESPACE, "conversation": conversation_id}))
+
+
 class BackgroundAnalyser:
     """Every ``interval`` seconds, analyse each :func:`due` conversation in a child process.
 
