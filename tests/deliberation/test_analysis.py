@@ -161,7 +161,7 @@ def test_result_json_has_the_pages_shape(session: Session) -> None:
     session.expire(run)
     result = run.result  # as stored and read back
     assert set(result) == {"k", "n_grouped", "silhouettes", "groups", "consensus", "gic",
-                           "priorities", "group_votes", "map"}
+                           "priorities", "group_votes", "map", "daily"}
     assert json.loads(json.dumps(result, allow_nan=False)) == result
     assert all(np.isfinite(n) for n in _numbers(result))
     assert result["k"] == len(result["groups"]) == 2
@@ -363,6 +363,14 @@ def test_participation_over_time_counts_every_day(session: Session) -> None:
     assert all((b - a).days == 1 for a, b in pairwise(dates))
     assert str(dates[0]) == "2024-09-20"
     assert days[0]["votes"] == 2_400
+
+
+def test_a_runs_daily_counts_equal_the_vote_logs(session: Session) -> None:
+    conversation = imported(session)
+    run = run_analysis(session, conversation, cold=True)
+    assert run.result["daily"]
+    assert participation_over_time(session, conversation, run=run) == \
+        participation_over_time(session, conversation)
 
 
 def test_closed_import_keeps_its_dates(session: Session) -> None:

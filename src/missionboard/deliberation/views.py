@@ -221,7 +221,7 @@ def report(request: Request, slug: str, db: DB, user: CurrentUser) -> Response:
     conversation = _conversation(db, user, slug)
     run = service.latest_run(db, conversation)
     result = run.result if run else {}
-    days = participation_over_time(db, conversation)
+    days = participation_over_time(db, conversation, run=run)
     gic = sorted(((int(n), v) for n, v in (result.get("gic") or {}).items()
                   if v is not None), key=lambda p: -p[1])[:10]
     return render(request, "deliberation/report.html", {
