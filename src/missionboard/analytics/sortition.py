@@ -25,7 +25,10 @@ rule, everyone is their own type and each household gets a row Σ c ≤ 1.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+import os
+import sys
+from collections.abc import Hashable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import highspy
@@ -214,10 +217,29 @@ def _check_obvious(model: _Model, quotas: Sequence[Quota]) -> None:
 
 
 def _highs() -> highspy.Highs:
-    """A silent HiGHS instance (its constructor is untyped in highspy's stubs)."""
-    h: highspy.Highs = highspy.Highs()  # type: ignore[no-untyped-call]
+    """A silent HiGHS instance (its constructor is untyped in highspy's stubs).
+
+    The constructor prints HiGHS's banner on the process's standard output before any option
+    can be set; it is sent to /dev/null so that callers printing JSON stay clean."""
+    with _stdout_silenced():
+        h: highspy.Highs = highspy.Highs()  # type: ignore[no-untyped-call]
     h.setOptionValue("output_flag", False)
     return h
+
+
+@contextmanager
+def _stdout_silenced() -> Iterator[None]:
+    """File descriptor 1 points at /dev/null meanwhile (C libraries write there directly)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.close(null)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 class _Pricer:
