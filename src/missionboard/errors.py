@@ -41,6 +41,16 @@ class Conflict(DomainError):
     title = "Conflict"
 
 
+class UnsupportedMediaType(DomainError):
+    status_code = 415
+    title = "Unsupported media type"
+
+
+class TooLarge(DomainError):
+    status_code = 413
+    title = "Request too large"
+
+
 class TooManyAttempts(DomainError):
     status_code = 429
     title = "Too many attempts"

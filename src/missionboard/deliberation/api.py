@@ -29,7 +29,14 @@ from missionboard.deliberation import service
 from missionboard.deliberation.models import ConversationStatus, Participation
 from missionboard.deliberation.schemas import VoteIn
 from missionboard.deliberation.writer import Identity, VotesUnavailable, VoteWriter
-from missionboard.errors import Conflict, DomainError, FieldError, NotFound, ValidationFailed
+from missionboard.errors import (
+    Conflict,
+    FieldError,
+    NotFound,
+    TooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
 from missionboard.web.api import DB, Caller, Problem
 from missionboard.web.app import problem
 
@@ -44,16 +51,6 @@ MAX_BODY = 1024
 PARTICIPANT_ID = re.compile(r"[A-Za-z0-9_\-.~]{16,128}")
 _XID = re.compile(r"[\x21-\x7e]{1,200}")
 _SLUG = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
-
-
-class UnsupportedMediaType(DomainError):
-    status_code = 415
-    title = "Unsupported media type"
-
-
-class TooLarge(DomainError):
-    status_code = 413
-    title = "Request too large"
 
 
 # Schemas -----------------------------------------------------------------------------------
@@ -159,10 +156,21 @@ def _browser_id(request: Request) -> str | None:
                 "X-Participant-Id", "The participant id must be 16 to 128 letters, digits "
                                     "or -._~")])
         return sent
+    return participant_cookie(request)
+
+
+def participant_cookie(request: Request) -> str | None:
+    """The per-browser participant id from its cookie; None when absent or malformed (the
+    pages then issue a new one)."""
     cookie = request.cookies.get(PARTICIPANT_COOKIE)
-    if cookie is not None and PARTICIPANT_ID.fullmatch(cookie):
-        return cookie
-    return None
+    return cookie if cookie is not None and PARTICIPANT_ID.fullmatch(cookie) else None
+
+
+def remembered_xid(request: Request, slug: str) -> str | None:
+    """The external id an invitation link left in the page session for this conversation."""
+    session = request.scope.get("session")
+    remembered = session.get(f"xid:{slug}") if session else None
+    return remembered if isinstance(remembered, str) else None
 
 
 def _xid(request: Request, slug: str) -> str | None:
@@ -170,9 +178,7 @@ def _xid(request: Request, slug: str) -> str | None:
     session (as the pages read it)."""
     xid = request.headers.get(XID_HEADER)
     if xid is None:
-        session = request.scope.get("session")
-        remembered = session.get(f"xid:{slug}") if session else None
-        return remembered if isinstance(remembered, str) else None
+        return remembered_xid(request, slug)
     if not _XID.fullmatch(xid):
         raise ValidationFailed([FieldError("X-Participant-Xid",
                                            "The external id must be 1 to 200 visible "

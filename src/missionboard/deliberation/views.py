@@ -20,7 +20,8 @@ from missionboard.deliberation import charts, service
 from missionboard.deliberation.api import (
     PARTICIPANT_COOKIE,
     PARTICIPANT_COOKIE_MAX_AGE,
-    PARTICIPANT_ID,
+    participant_cookie,
+    remembered_xid,
 )
 from missionboard.deliberation.models import (
     Conversation,
@@ -62,30 +63,20 @@ def _editable(db: DB, user: User | None, slug: str) -> tuple[User, Conversation]
     return user, conversation
 
 
-def _browser_id(request: Request) -> str | None:
-    value = request.cookies.get(PARTICIPANT_COOKIE)
-    return value if value and PARTICIPANT_ID.fullmatch(value) else None
-
-
-def _xid(request: Request, conversation: Conversation) -> str | None:
-    value = request.session.get(f"xid:{conversation.slug}")
-    return value if isinstance(value, str) else None
-
-
 def _me(request: Request, db: DB, user: User | None, conversation: Conversation
         ) -> Participant | None:
-    return service.find_participant(db, conversation, browser_id=_browser_id(request),
-                                    user=user, xid=_xid(request, conversation))
+    return service.find_participant(db, conversation, browser_id=participant_cookie(request),
+                                    user=user, xid=remembered_xid(request, conversation.slug))
 
 
 def _join(request: Request, db: DB, user: User | None, conversation: Conversation
           ) -> tuple[Participant, str | None]:
     """The participant, created on first use; and a new browser id to set, if one was made."""
-    browser_id, new_id = _browser_id(request), None
+    browser_id, new_id = participant_cookie(request), None
     if browser_id is None and conversation.participation == Participation.ANONYMOUS:
         browser_id = new_id = secrets.token_urlsafe(32)
     participant = service.join(db, conversation, browser_id=browser_id, user=user,
-                               xid=_xid(request, conversation))
+                               xid=remembered_xid(request, conversation.slug))
     return participant, new_id
 
 
