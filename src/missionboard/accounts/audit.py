@@ -17,9 +17,14 @@ from missionboard.db.base import utcnow
 
 #: Citizens' votes and participation are not officials' changes: logging them beside an IP
 #: address would make anonymous participation traceable. The vote log is its own record.
+#: Citizens' panels' personal data (addresses, volunteers' names and contact details) is kept
+#: out of the log too: the panels service writes a summary of each change without it.
 _SKIP_TABLES = frozenset({"audit_log", "login_attempts", "deliberation_votes",
-                          "deliberation_participants"})
-_SECRET_COLUMNS = frozenset({"password_hash", "token_sha256"})
+                          "deliberation_participants", "panel_addresses", "panel_volunteers"})
+#: A panel draw's seed held by the application is secret until the draw.
+_SECRET_COLUMNS = frozenset({"password_hash", "token_sha256", "held_seed"})
+#: Large published files: the log notes that they were set (their hash is logged beside them).
+_BULKY_COLUMNS = frozenset({"people_csv", "features_csv", "probabilities"})
 #: Bookkeeping that changes on reads (a token's last use) is not an edit worth logging.
 _UNAUDITED_COLUMNS = frozenset({"last_used_at"})
 
@@ -51,7 +56,7 @@ def _column_changes(obj: Any, *, only_changed: bool) -> dict[str, Any]:
         history = state.attrs[key].history
         if only_changed and (not history.has_changes() or key in _UNAUDITED_COLUMNS):
             continue
-        if key in _SECRET_COLUMNS:
+        if key in _SECRET_COLUMNS or key in _BULKY_COLUMNS:
             changes[key] = "(changed)" if only_changed else "(set)"
             continue
         if only_changed:

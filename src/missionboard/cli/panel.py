@@ -2,110 +2,30 @@
 
 from __future__ import annotations
 
-import csv
-import hashlib
+import datetime as dt
 import json
 import secrets
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from missionboard.cli import common
+from missionboard.panels.published import (
+    InputError,
+    allowed_values,
+    inputs_sha256,
+    read_features,
+    read_people,
+)
 
-if TYPE_CHECKING:
-    from missionboard.analytics.sortition import Quota
+__all__ = ["InputError", "inputs_sha256", "panel_app", "read_features", "read_people"]
 
 panel_app = typer.Typer(help="Citizens' panels: fair selection by lottery.", no_args_is_help=True)
 
 ALGORITHMS = ("leximin", "legacy")
 #: Draws used to estimate the legacy method's selection probabilities.
 LEGACY_RUNS = 1_000
-
-
-class InputError(ValueError):
-    """A problem in the input files, naming the file, the row and the column."""
-
-
-def _rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        rows = list(reader)
-        return [c.strip() for c in (reader.fieldnames or [])], rows
-
-
-def read_features(path: Path) -> list[Quota]:
-    """``feature, value, min, max`` rows (as ``sortition-algorithms`` reads them); the header
-    is row 1."""
-    from missionboard.analytics.sortition import Quota
-
-    columns, rows = _rows(path)
-    missing = [c for c in ("feature", "value", "min", "max") if c not in columns]
-    if missing:
-        raise InputError(f"{path.name} has no column {', '.join(missing)}")
-    out = []
-    seen: set[tuple[str, str]] = set()
-    for number, row in enumerate(rows, start=2):
-        feature, value = row["feature"].strip(), row["value"].strip()
-        if not feature or not value:
-            raise InputError(f"{path.name}, row {number}: feature and value must not be blank")
-        bounds = []
-        for column in ("min", "max"):
-            try:
-                bounds.append(int(row[column].strip()))
-            except ValueError:
-                raise InputError(f"{path.name}, row {number}, column {column!r}: "
-                                 f"{row[column]!r} is not a whole number") from None
-        if bounds[0] < 0 or bounds[1] < bounds[0]:
-            raise InputError(f"{path.name}, row {number}: need 0 <= min <= max, "
-                             f"not {bounds[0]} and {bounds[1]}")
-        if (feature, value) in seen:
-            raise InputError(f"{path.name}, row {number}: {feature}={value} appears twice")
-        seen.add((feature, value))
-        out.append(Quota(feature, value, bounds[0], bounds[1]))
-    return out
-
-
-def read_people(path: Path, *, features: dict[str, set[str]], id_column: str,
-                address_columns: list[str]) -> tuple[dict[str, dict[str, str]], list[str]]:
-    """Each volunteer's value of every feature, and their household (the address columns
-    joined), checked against the features file."""
-    columns, rows = _rows(path)
-    missing = [c for c in (id_column, *features, *address_columns) if c not in columns]
-    if missing:
-        raise InputError(f"{path.name} has no column {', '.join(missing)}")
-    people: dict[str, dict[str, str]] = {}
-    households = []
-    for number, row in enumerate(rows, start=2):
-        person = row[id_column].strip()
-        if not person:
-            raise InputError(f"{path.name}, row {number}, column {id_column!r}: blank id")
-        if person in people:
-            raise InputError(f"{path.name}, row {number}, column {id_column!r}: the id "
-                             f"{person!r} appears twice")
-        values = {}
-        for feature, allowed in features.items():
-            value = row[feature].strip()
-            if value not in allowed:
-                raise InputError(f"{path.name}, row {number}, column {feature!r}: {value!r} "
-                                 "is not a value of that feature in the features file")
-            values[feature] = value
-        people[person] = values
-        households.append("\x1f".join(row[c].strip().casefold() for c in address_columns))
-    return people, households
-
-
-def inputs_sha256(people: Path, features: Path, *, number: int, id_column: str,
-                  address_columns: list[str], algorithm: str) -> str:
-    """SHA-256 of everything the selection depends on except the seed: both files' bytes and
-    the options, so that anyone holding the published inputs can check them."""
-    digest = hashlib.sha256()
-    for path in (people, features):
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
-    digest.update(json.dumps({"number": number, "id_column": id_column,
-                              "address_columns": address_columns, "algorithm": algorithm},
-                             sort_keys=True).encode())
-    return digest.hexdigest()
 
 
 @panel_app.command("select")
@@ -142,9 +62,7 @@ def select_command(
         seed = secrets.randbelow(2**63)
     try:
         quotas = read_features(features)
-        allowed: dict[str, set[str]] = {}
-        for q in quotas:
-            allowed.setdefault(q.feature, set()).add(q.value)
+        allowed = allowed_values(quotas)
         pool, households = read_people(people, features=allowed, id_column=id_column,
                                        address_columns=addresses)
         rule = households if addresses else None
@@ -155,7 +73,8 @@ def select_command(
                 minimum = selection.min_probability
                 chosen = selection.draw(seed)
             else:
-                probabilities = legacy_probabilities(pool, quotas, number, LEGACY_RUNS, seed)
+                probabilities = legacy_probabilities(pool, quotas, number, LEGACY_RUNS, seed,
+                                                     households=rule)
                 minimum = min(probabilities.values())
                 chosen = legacy(pool, quotas, number, households=rule, seed=seed)
     except InputError as exc:
@@ -178,3 +97,27 @@ def select_command(
                          f"smallest selection probability is {minimum:.4f}.")
     common.console.print(f"Seed {seed}; inputs SHA-256 {result['inputs_sha256']}.")
     common.console.print("Selected: " + ", ".join(sorted(chosen)))
+
+
+@panel_app.command("purge")
+def purge_command(
+    today: Annotated[str | None, typer.Option(
+        help="Treat this date (YYYY-MM-DD) as today; default: today in UTC.")] = None,
+    database_url: common.DatabaseOption = None,
+) -> None:
+    """Delete the names, contact details and addresses of every panel whose retention date
+    has passed (run it daily). Pseudonyms, answers and the draws stay, so that the published
+    draws remain checkable."""
+    from missionboard.panels import service
+
+    try:
+        day = dt.date.fromisoformat(today) if today else dt.datetime.now(dt.UTC).date()
+    except ValueError:
+        raise common.fail(f"--today {today!r} is not a date like 2027-03-31") from None
+    with common.unit_of_work(common.settings(database_url)) as session:
+        purged = service.purge_due(session, today=day)
+    for p in purged:
+        common.console.print(f"{p.panel}: deleted the personal data of {p.volunteers:,} "
+                             f"volunteers and {p.addresses:,} addresses.")
+    if not purged:
+        common.console.print(f"No panel's retention date is before {day.isoformat()}.")

@@ -7,8 +7,9 @@ from missionboard.deliberation import models as deliberation_models
 from missionboard.delivery import models as delivery_models
 from missionboard.metrics import models as metrics_models
 from missionboard.missions import models as missions_models
+from missionboard.panels import models as panels_models
 from missionboard.stocktakes import models as stocktakes_models
 
 __all__ = ["Base", "accounts_models", "benchmarking_models", "deliberation_models",
            "delivery_models", "metrics_models",
-           "missions_models", "stocktakes_models"]
+           "missions_models", "panels_models", "stocktakes_models"]

@@ -22,6 +22,7 @@ from missionboard.missions.models import (
     OrganisationKind,
 )
 from missionboard.missions.schemas import BoardMemberIn, ContributionIn, MissionIn, OutcomeIn
+from missionboard.panels import service as panels_service
 from missionboard.stocktakes import service as stocktakes_service
 from missionboard.stocktakes.framework import RATING_LABELS
 from missionboard.web.deps import (
@@ -86,6 +87,8 @@ def mission_page(request: Request, slug: str, db: DB, user: CurrentUser) -> Resp
         "change_titles": delivery_service.change_titles(db, mission_id=mission.id),
         "can_edit": access.can_edit_mission(user, mission.id),
         "conversations": deliberation_service.list_conversations(
+            db, mission=mission, include_drafts=access.can_edit_mission(user, mission.id)),
+        "panels": panels_service.list_panels(
             db, mission=mission, include_drafts=access.can_edit_mission(user, mission.id)),
         **_delivery_record(db, user, mission),
     }, user=user)

@@ -153,6 +153,7 @@ def create_app(
     from missionboard.delivery.views import router as delivery_router
     from missionboard.metrics.views import router as metrics_router
     from missionboard.missions.views import router as missions_router
+    from missionboard.panels.views import router as panels_router
     from missionboard.stocktakes.views import router as stocktakes_router
     from missionboard.web.api import create_api
 
@@ -198,4 +199,5 @@ def create_app(
     app.include_router(stocktakes_router)
     app.include_router(benchmarking_router)
     app.include_router(deliberation_router)
+    app.include_router(panels_router)
     return app

@@ -1,0 +1,1 @@
+"""Citizens' panels: recruitment by lottery, fair selection, replacements and responses."""
