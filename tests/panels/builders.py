@@ -67,11 +67,12 @@ def codes(session: Session, panel: Panel) -> list[str]:
 
 
 def with_pool(session: Session, mission: Mission, *, volunteers: int = 40, size: int = 8,
-              household_rule: bool = True, seed: int = 3, slug: str = "health-panel"
-              ) -> Panel:
+              household_rule: bool = True, seed: int = 3, slug: str = "health-panel",
+              addresses: int = 80) -> Panel:
     """A panel with ``volunteers`` registered and registration closed."""
     panel = recruiting(session, mission, size=size, household_rule=household_rule,
-                       invited=max(60, volunteers), addresses=max(80, volunteers), slug=slug)
+                       invited=min(addresses, max(60, volunteers)),
+                       addresses=max(addresses, volunteers), slug=slug)
     rng = random.Random(seed)
     for code in codes(session, panel)[:volunteers]:
         service.register(session, panel=panel, values=registration(code, rng))

@@ -23,10 +23,15 @@ from missionboard.delivery import service as delivery
 from missionboard.delivery.models import PlanItem
 from missionboard.delivery.schemas import InterventionIn, PlanItemIn
 from missionboard.missions.models import BoardMember
+from missionboard.panels import selection as panel_selection
+from missionboard.panels import service as panels
+from missionboard.panels.models import SeedSource
+from missionboard.panels.schemas import CommitIn, RecommendationIn
 from missionboard.stocktakes import service as stocktakes
 from missionboard.stocktakes.models import Action, Challenge, Risk, Stocktake
 from missionboard.stocktakes.schemas import ActionIn, AnswerIn, ChallengeIn, RiskIn, StocktakeIn
 from tests.factories import World
+from tests.panels import builders as panel_builders
 from tests.stocktakes.test_service import judgement_form
 from tests.web.conftest import csrf_from, sign_in
 
@@ -116,6 +121,46 @@ def _conversations(session: Session, world: World) -> None:
     session.commit()
 
 
+@pytest.fixture(autouse=True)
+def _panels(session: Session, world: World) -> None:
+    """Citizens' panels at each stage: a draft with targets and addresses, one with
+    registration closed, one with a committed draw, and a drawn one with a recommendation."""
+    draft = panel_builders.new_panel(session, world.mission, slug="draft-panel", size=4)
+    panels.import_shares(session, panel=draft, rows=panel_builders.share_rows())
+    panels.import_addresses(session, panel=draft, rows=panel_builders.address_rows(6))
+    for slug in ("closed-panel", "pending-panel", "drawn-panel"):
+        panel = panel_builders.with_pool(session, world.mission, slug=slug, size=4,
+                                         volunteers=12, addresses=12)
+        if slug != "closed-panel":
+            panel_selection.commit(session, panel=panel, check=False,
+                                   data=CommitIn(seed_source=SeedSource.APP))
+        if slug == "drawn-panel":
+            panel_selection.draw(session, panel=panel, legacy_runs=0)
+            panels.add_recommendation(session, panel=panel, data=RecommendationIn(
+                title="Open on Sundays", text="Clinics should open on Sundays.",
+                made_on=dt.date(2026, 3, 1)))
+    session.commit()
+
+
+def _member(w: World) -> str:
+    session = object_session(w.mission)
+    assert session is not None
+    panel = panels.get_panel(session, slug="drawn-panel")
+    return panels.members(session, panel)[0].pseudonym
+
+
+def _value_id(w: World) -> int:
+    session = object_session(w.mission)
+    assert session is not None
+    return panels.get_panel(session, slug="draft-panel", include_drafts=True
+                            ).features[0].values[0].id
+
+
+def _panel_form(w: World) -> dict[str, Any]:
+    return {"slug": "new-panel", "title": "New panel", "question": "What should change?",
+            "size": "20", "household_rule": "yes", "retention_until": "2027-06-30"}
+
+
 def _conversation_form(w: World) -> dict[str, Any]:
     return {"slug": "new-talk", "title": "New talk", "question": "What should change?",
             "participation": "anonymous", "statement_cap": "3", "accept_statements": "yes",
@@ -162,6 +207,8 @@ def _plan_item_form(w: World) -> dict[str, Any]:
 #: an anonymous conversation, so it has no "sent to sign in" or "wrong role" case to try.
 #: Its rules (drafts 404, closed 409, sign-in-only and invitation-only conversations 403)
 #: are tested in tests/web/test_deliberation_pages.py and tests/web/test_deliberation_api.py.
+#: Registering for a citizens' panel is open to anyone with an invitation code, likewise; its
+#: rules are tested in tests/panels/test_service.py and tests/web/test_panels_pages.py.
 WRITES = [
     Write("create mission", lambda w: "/manage/missions/new", _mission_form, "admin", "editor"),
     Write("edit mission", lambda w: f"/manage/missions/{w.mission.slug}/edit",
@@ -272,6 +319,48 @@ WRITES = [
           lambda w: {"xids": "person-2\nperson-3"}, "admin", "viewer"),
     Write("recompute analysis", lambda w: "/conversations/talk/analyse", lambda w: {},
           "editor", "other_editor"),
+    Write("set up panel", lambda w: f"/missions/{w.mission.slug}/panels/new", _panel_form,
+          "editor", "other_editor"),
+    Write("edit panel", lambda w: "/panels/drawn-panel/edit",
+          lambda w: {**_panel_form(w), "slug": "drawn-panel", "size": "4",
+                     "title": "Renamed"}, "editor", "other_editor"),
+    Write("open panel registration", lambda w: "/panels/draft-panel/stage",
+          lambda w: {"stage": "recruiting"}, "editor", "other_editor"),
+    Write("add panel feature", lambda w: "/panels/draft-panel/features",
+          lambda w: {"name": "tenure", "question": "Own or rent?",
+                     "values": "own | Own | 0.64\nrent | Rent | 0.36"}, "editor", "other_editor"),
+    Write("import census figures", lambda w: "/panels/draft-panel/features/import",
+          lambda w: {"shares_file": ("census.csv", "feature,value,share\ntenure,own,0.64\n"
+                                     "tenure,rent,0.36\n", "text/csv")},
+          "editor", "other_editor", files=True),
+    Write("remove panel feature", lambda w: "/panels/draft-panel/features/region/remove",
+          lambda w: {}, "editor", "other_editor"),
+    Write("set panel targets", lambda w: "/panels/draft-panel/quotas",
+          lambda w: {f"min-{_value_id(w)}": "0", f"max-{_value_id(w)}": "2"},
+          "editor", "other_editor"),
+    Write("import addresses", lambda w: "/panels/draft-panel/addresses",
+          lambda w: {"address_file": ("a.csv", "reference,line1,postcode\nZ1,1 Mill Lane,"
+                                      "LS1 4AP\n", "text/csv")},
+          "editor", "other_editor", files=True),
+    Write("draw invitations", lambda w: "/panels/draft-panel/invitations",
+          lambda w: {"count": "3"}, "editor", "other_editor"),
+    Write("commit panel draw", lambda w: "/panels/closed-panel/commit",
+          lambda w: {"seed_source": "app"}, "editor", "other_editor"),
+    Write("draw panel", lambda w: "/panels/pending-panel/draw", lambda w: {},
+          "editor", "other_editor"),
+    Write("abandon panel draw", lambda w: "/panels/pending-panel/abandon",
+          lambda w: {"reason": "Postponed"}, "editor", "other_editor"),
+    Write("withdraw panel member",
+          lambda w: f"/panels/drawn-panel/volunteers/{_member(w)}/withdraw", lambda w: {},
+          "editor", "other_editor"),
+    Write("record recommendation", lambda w: "/panels/drawn-panel/recommendations",
+          lambda w: {"title": "More GPs", "text": "Train more GPs.", "made_on": "2026-03-02"},
+          "editor", "other_editor"),
+    Write("record response", lambda w: "/panels/drawn-panel/recommendations/1/response",
+          lambda w: {"status-1": "accepted", "text-1": "We agree.",
+                     "published_on-1": "2026-05-01"}, "editor", "other_editor"),
+    Write("delete panel personal data", lambda w: "/panels/drawn-panel/purge", lambda w: {},
+          "admin", "other_editor"),
     Write("remove overlap",
           lambda w: f"{_interventions_path(w)}/existing/overlaps/partner/remove",
           lambda w: {"reason": "Different people"}, "editor", "other_editor"),
@@ -337,6 +426,9 @@ DRAFT_PAGES: list[Callable[[World], str]] = [
     lambda w: "/conversations/draft-talk",
     lambda w: "/conversations/draft-talk/report",
     lambda w: "/conversations/draft-talk/moderation",
+    lambda w: "/panels/draft-panel",
+    lambda w: "/panels/draft-panel/selection",
+    lambda w: "/panels/draft-panel/register",
 ]
 
 

@@ -203,8 +203,10 @@ def save_feature(session: Session, *, panel: Panel, data: FeatureIn) -> PanelFea
         feature = PanelFeature(name=data.name, position=len(panel.features))
         panel.features.append(feature)
     feature.question, feature.source = data.question, data.source.strip()
-    feature.values.clear()
+    for old in list(feature.values):  # deleted explicitly, so that the audit log has them
+        session.delete(old)
     session.flush()
+    session.expire(feature, ["values"])
     for i, v in enumerate(data.values):
         low, high = default_bounds(v.share, panel.size) if v.share is not None else (
             0, panel.size)
@@ -219,8 +221,11 @@ def remove_feature(session: Session, *, panel: Panel, name: str) -> None:
     feature = next((f for f in panel.features if f.name == name), None)
     if feature is None:
         raise NotFound(f"No feature {name!r}")
-    panel.features.remove(feature)
+    for value in feature.values:  # deleted explicitly, so that the audit log has them
+        session.delete(value)
+    session.delete(feature)
     session.flush()
+    session.expire(panel, ["features"])
 
 
 def _share(text: str) -> str:

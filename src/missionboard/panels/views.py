@@ -418,7 +418,8 @@ async def save_quotas(request: Request, slug: str, db: DB, user: CurrentUser) ->
     user, panel = _editable(db, user, slug)
     values = await form_values(request)
     bounds = {v.id: (values.get(f"min-{v.id}", ""), values.get(f"max-{v.id}", ""))
-              for f in panel.features for v in f.values}
+              for f in panel.features for v in f.values
+              if f"min-{v.id}" in values or f"max-{v.id}" in values}
     try:
         service.set_quotas(db, panel=panel, bounds=bounds)
     except ValidationFailed as exc:
