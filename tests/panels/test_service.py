@@ -389,10 +389,12 @@ def test_purge_leaves_no_personal_value_anywhere(session: Session, mission: Miss
     assert panel.personal_data_deleted_at is not None
     rows = session.execute(select(Volunteer.name, Volunteer.email, Volunteer.phone).where(
         Volunteer.panel_id == panel.id)).all()
-    assert rows and all(r == ("", "", "") for r in rows)
+    assert rows
+    assert all(r == ("", "", "") for r in rows)
     lines = session.execute(select(PanelAddress.line1, PanelAddress.postcode).where(
         PanelAddress.panel_id == panel.id)).all()
-    assert lines and all(r == ("", "") for r in lines)
+    assert lines
+    assert all(r == ("", "") for r in lines)
     kept = session.scalar(select(func.count()).select_from(Volunteer).where(
         Volunteer.panel_id == other.id, Volunteer.name == "Ada Volunteer"))
     assert kept == 5  # the other panel keeps its data until its own date
