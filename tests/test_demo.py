@@ -397,3 +397,55 @@ def test_synthetic_unit_level_data_for_two_metrics(session: Session, tmp_path: P
     again = load_demo(session, admin_email=ADMIN_EMAIL, admin_password=PASSWORD,
                       data_dir=tmp_path)
     assert not again.loaded
+
+
+def test_the_demo_panel_is_recruited_selected_replaced_and_answered(
+        session: Session, summary: DemoSummary, session_factory: sessionmaker[Session],
+        tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from missionboard.cli import app as cli_app
+    from missionboard.panels import selection
+    from missionboard.panels import service as panels
+    from missionboard.panels.models import PanelStage, RunKind, VolunteerStatus
+
+    assert summary.panels == 1
+    panel = panels.get_panel(session, slug="nhs-waiting-lists-panel")
+    assert panel.mission.slug == "nhs"
+    assert panel.stage == PanelStage.REPORTED
+    assert panels.count_addresses(session, panel) == {"addresses": 400, "invited": 300}
+    assert panels.count_volunteers(session, panel) == 150
+    first, second = selection.runs(session, panel)
+    assert (first.kind, first.k, first.pool_size) == (RunKind.INITIAL, 26, 150)
+    assert (second.kind, second.k, len(second.replaced)) == (RunKind.REPLACEMENT, 1, 1)
+    assert first.min_probability is not None
+    assert first.legacy_min_probability is not None
+    assert first.min_probability > first.legacy_min_probability
+    members = panels.members(session, panel)
+    assert len(members) == 26
+    assert sum(m.status == VolunteerStatus.REPLACEMENT for m in members) == 1
+    fit = selection.quota_fit(panel, pool=panels.volunteers(session, panel), on_panel=members)
+    assert all(row["met"] for row in fit)
+    items = panels.recommendations(session, panel)
+    assert [r.response.status.value for r in items if r.response] == [
+        "accepted", "accepted_in_part", "under_consideration"]
+    session.commit()
+    app = create_app(get_settings(secret_key="test-secret"), session_factory=session_factory)
+    with TestClient(app, base_url="https://testserver", follow_redirects=False) as client:
+        for page in ("/panels", "/panels/nhs-waiting-lists-panel", "/missions/nhs",
+                     "/panels/nhs-waiting-lists-panel/selection"):
+            assert client.get(page).status_code == 200, page
+        for name in ("people.csv", "features.csv"):
+            body = client.get(f"/panels/nhs-waiting-lists-panel/runs/1/{name}").content
+            (tmp_path / name).write_bytes(body)
+        published = client.get("/panels/nhs-waiting-lists-panel/runs/1/result.json").json()
+    out = CliRunner().invoke(cli_app, [
+        "panel", "select", "--people", str(tmp_path / "people.csv"), "--features",
+        str(tmp_path / "features.csv"), "--number", "26", "--address-columns", "household",
+        "--seed", str(published["seed"]), "--json"])
+    assert out.exit_code == 0, out.output
+    rerun = json.loads(out.stdout)
+    assert rerun["selected"] == published["selected"]
+    assert rerun["inputs_sha256"] == published["inputs_sha256"]

@@ -59,6 +59,7 @@ from missionboard.missions.schemas import (
     OrganisationIn,
     OutcomeIn,
 )
+from missionboard.panels.demo import load_panel
 from missionboard.stocktakes.demo import editor_for, load_stocktakes
 
 #: The demo is taken to be loaded when this mission exists.
@@ -98,6 +99,7 @@ class DemoSummary:
     stocktakes: int = 0
     unit_rows: int = 0
     conversations: int = 0
+    panels: int = 0
 
 
 # The milestones CSV --------------------------------------------------------------------------
@@ -248,12 +250,13 @@ def load_demo(session: Session, *, admin_email: str, admin_password: str,
                                  email_domain=domain, password=admin_password)
     load_conversation(session, missions_by_slug=by_slug,
                       moderator=editor_for(session, email=f"editor@{domain}"))
+    load_panel(session, missions_by_slug=by_slug)
     return DemoSummary(
         loaded=True, missions=len(by_slug), metrics=len(created),
         targets=sum(len(m.targets) for m in created), observations=len(observations),
         illustrative_observations=sum(o.illustrative for o in observations),
         interventions=interventions, stocktakes=stocktakes, unit_rows=unit_rows,
-        conversations=1,
+        conversations=1, panels=1,
     )
 
 

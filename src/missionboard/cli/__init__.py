@@ -357,7 +357,8 @@ def demo(
                       f"({summary.illustrative_observations} illustrative); "
                       f"{summary.unit_rows:,} rows of illustrative unit-level data in "
                       f"{settings.data_dir}; {summary.conversations} conversation with "
-                      "illustrative votes.")
+                      f"illustrative votes; {summary.panels} citizens' panel with illustrative "
+                      "volunteers.")
         console.print(f"Sign in as [bold]admin@example.org[/] with the password "
                       f"[bold]{password}[/] (also editor@, publisher@, viewer@, lead@ and "
                       "nonexec@example.org).")

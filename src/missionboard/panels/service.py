@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import random
 import re
 import secrets
 from collections import Counter
@@ -77,8 +78,10 @@ def log_change(session: Session, *, action: str, table: str, row_id: object, sum
                            changes=changes or {}, summary=summary))
 
 
-def _token(length: int) -> str:
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
+def _token(length: int, rng: random.Random | None = None) -> str:
+    """A random code; from ``secrets`` unless a seeded ``rng`` is given (the demo only)."""
+    choose = rng.choice if rng is not None else secrets.choice
+    return "".join(choose(CODE_ALPHABET) for _ in range(length))
 
 
 # Panels ------------------------------------------------------------------------------------
@@ -423,10 +426,12 @@ def allocate(sizes: Mapping[str, int], n: int) -> dict[str, int]:
 
 
 def draw_invitations(session: Session, *, panel: Panel, count: int, by_stratum: bool = False,
-                     seed: int | None = None) -> InvitationRound:
+                     seed: int | None = None, rng: random.Random | None = None
+                     ) -> InvitationRound:
     """Invite ``count`` addresses not yet invited, uniformly at random (or in proportion to
     each stratum's share of them), with a recorded seed: anyone with the address list and the
-    seed can repeat the draw. Codes come from a secure random source, not from the seed."""
+    seed can repeat the draw. Codes come from a secure random source, not from the seed
+    (``rng`` replaces it for the demo, to make it the same every time)."""
     if panel.personal_data_deleted_at is not None:
         raise Conflict("This panel's personal data has been deleted")
     if panel.stage not in (PanelStage.DRAFT, PanelStage.RECRUITING):
@@ -441,7 +446,7 @@ def draw_invitations(session: Session, *, panel: Panel, count: int, by_stratum: 
         raise ValidationFailed([FieldError("count", f"Only {len(available)} addresses have "
                                                     "not been invited yet")])
     seed = secrets.randbelow(2**63) if seed is None else seed
-    rng = np.random.default_rng(seed)
+    generator = np.random.default_rng(seed)
     chosen: list[int] = []
     if by_stratum:
         strata: dict[str, list[int]] = {}
@@ -450,10 +455,10 @@ def draw_invitations(session: Session, *, panel: Panel, count: int, by_stratum: 
         shares = allocate({s: len(ids) for s, ids in sorted(strata.items())}, count)
         for stratum in sorted(strata):
             ids = strata[stratum]
-            picks = rng.choice(len(ids), size=shares[stratum], replace=False)
+            picks = generator.choice(len(ids), size=shares[stratum], replace=False)
             chosen += [ids[int(i)] for i in np.sort(picks)]
     else:
-        picks = rng.choice(len(available), size=count, replace=False)
+        picks = generator.choice(len(available), size=count, replace=False)
         chosen = [available[int(i)][0] for i in np.sort(picks)]
     number = (session.scalar(select(func.max(InvitationRound.number)).where(
         InvitationRound.panel_id == panel.id)) or 0) + 1
@@ -464,12 +469,12 @@ def draw_invitations(session: Session, *, panel: Panel, count: int, by_stratum: 
     used = set(session.scalars(select(Invitation.household).where(
         Invitation.panel_id == panel.id)))
     for address_id in chosen:
-        household = "H" + _token(7)
+        household = "H" + _token(7, rng)
         while household in used:
-            household = "H" + _token(7)
+            household = "H" + _token(7, rng)
         used.add(household)
         session.add(Invitation(panel_id=panel.id, round_id=round_.id, address_id=address_id,
-                               code=_token(CODE_LENGTH), household=household))
+                               code=_token(CODE_LENGTH, rng), household=household))
     session.flush()
     return round_
 
@@ -502,7 +507,8 @@ def normalise_code(text: str) -> str:
     return re.sub(r"[\s-]+", "", text).upper()
 
 
-def register(session: Session, *, panel: Panel, values: Mapping[str, str]) -> Volunteer:
+def register(session: Session, *, panel: Panel, values: Mapping[str, str],
+             rng: random.Random | None = None) -> Volunteer:
     """Register a volunteer from the public form: a valid invitation code (once per
     invitation under the household rule), a name, an email address or phone number, explicit
     consent, and an answer to every feature question. Every problem is reported at once."""
@@ -523,9 +529,9 @@ def register(session: Session, *, panel: Panel, values: Mapping[str, str]) -> Vo
     assert invitation is not None
     taken = set(session.scalars(select(Volunteer.pseudonym).where(
         Volunteer.panel_id == panel.id)))
-    pseudonym = "V" + _token(6)
+    pseudonym = "V" + _token(6, rng)
     while pseudonym in taken:
-        pseudonym = "V" + _token(6)
+        pseudonym = "V" + _token(6, rng)
     volunteer = Volunteer(panel_id=panel.id, invitation_id=invitation.id, pseudonym=pseudonym,
                           name=values.get("name", "").strip(),
                           email=values.get("email", "").strip(),
