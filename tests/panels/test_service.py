@@ -311,18 +311,12 @@ def test_replacements_restore_the_quotas(session: Session, mission: Mission) -> 
 def test_quotas_that_cannot_be_restored_are_named(session: Session, mission: Mission) -> None:
     panel = builders.with_pool(session, mission, volunteers=40, seed=4)
     selection.commit(session, panel=panel, data=CommitIn(seed_source=SeedSource.APP))
-    run = selection.draw(session, panel=panel, legacy_runs=0)
-    older = next(v for v in builders.pool(session, panel)
-                 if v.pseudonym in run.selected and v.answers["age"] == "60+")
-    service.withdraw(session, panel=panel, pseudonym=older.pseudonym)
-    for v in builders.pool(session, panel):  # no one else aged 60+ is left to replace them
-        if v.status == VolunteerStatus.RESERVE and v.answers["age"] == "60+":
-            service.withdraw(session, panel=panel, pseudonym=v.pseudonym)
+    selection.draw(session, panel=panel, legacy_runs=0)
     age = panel.features[0].values[2]
     assert (age.value, age.min) == ("60+", 2)
-    kept_older = sum(1 for m in service.members(session, panel) if m.answers["age"] == "60+")
-    if kept_older >= age.min:
-        pytest.skip("the draw kept enough older members")  # not with these seeds
+    for v in builders.pool(session, panel):  # every older member leaves, and no one older
+        if v.answers["age"] == "60+":        # is left in the reserve to replace them
+            service.withdraw(session, panel=panel, pseudonym=v.pseudonym)
     with pytest.raises(ValidationFailed) as caught:
         selection.commit(session, panel=panel, data=CommitIn(seed_source=SeedSource.APP))
     assert caught.value.errors[0].field == "quotas"
@@ -405,3 +399,24 @@ def test_purge_leaves_no_personal_value_anywhere(session: Session, mission: Miss
     assert run.people_csv in after  # the published draw is still checkable
     assert session.scalar(select(func.count()).select_from(InvitationRound)) == 2
     assert session.execute(text("select 1")).scalar() == 1
+
+
+def test_a_volunteer_who_leaves_after_the_commitment_stays_out(
+        session: Session, mission: Mission) -> None:
+    panel = builders.with_pool(session, mission, volunteers=20, size=4)
+    run = selection.commit(session, panel=panel, data=CommitIn(seed_source=SeedSource.APP))
+    expected = selection.select_from_published(
+        run.people_csv.encode(), run.features_csv.encode(), k=4, household_rule=True,
+        seed=int(run.held_seed or 0), legacy_runs=0)
+    leaving = expected.selected[0]
+    service.withdraw(session, panel=panel, pseudonym=leaving)
+    drawn = selection.draw(session, panel=panel, legacy_runs=0)
+    assert leaving in drawn.selected  # the draw is what the published inputs give
+    assert len(service.members(session, panel)) == 3
+    assert selection.to_replace(session, panel) == [leaving]
+    replacement = selection.commit(session, panel=panel,
+                                   data=CommitIn(seed_source=SeedSource.APP))
+    assert (replacement.k, replacement.replaced) == (1, [leaving])
+    selection.draw(session, panel=panel, legacy_runs=0)
+    assert len(service.members(session, panel)) == 4
+    assert selection.to_replace(session, panel) == []

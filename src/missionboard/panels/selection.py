@@ -119,6 +119,15 @@ def next_kind(session: Session, panel: Panel) -> RunKind:
     return RunKind.REPLACEMENT if _initial_drawn(session, panel) else RunKind.INITIAL
 
 
+def to_replace(session: Session, panel: Panel) -> list[str]:
+    """Members who withdrew and whom no replacement draw has replaced yet."""
+    already = {p for r in runs(session, panel) if r.drawn_at for p in r.replaced}
+    left = session.scalars(select(Volunteer.pseudonym).where(
+        Volunteer.panel_id == panel.id, Volunteer.status == VolunteerStatus.WITHDRAWN,
+        Volunteer.selected_run_id.is_not(None)).order_by(Volunteer.pseudonym)).all()
+    return [p for p in left if p not in already]
+
+
 # The published inputs ----------------------------------------------------------------------
 
 def build_inputs(session: Session, panel: Panel) -> Inputs:
@@ -154,11 +163,7 @@ def build_inputs(session: Session, panel: Panel) -> Inputs:
         quotas = [Quota(q.feature, q.value, max(0, q.min - counts.get((q.feature, q.value), 0)),
                         max(0, q.max - counts.get((q.feature, q.value), 0))) for q in quotas]
         pool_status = (VolunteerStatus.RESERVE, VolunteerStatus.REGISTERED)
-        already = {p for r in runs(session, panel) if r.drawn_at for p in r.replaced}
-        replaced = sorted(session.scalars(select(Volunteer.pseudonym).where(
-            Volunteer.panel_id == panel.id, Volunteer.status == VolunteerStatus.WITHDRAWN,
-            Volunteer.selected_run_id.is_not(None))).all())
-        replaced = [p for p in replaced if p not in already]
+        replaced = to_replace(session, panel)
     rows = session.execute(select(Volunteer, Invitation.household).join(
         Invitation, Invitation.id == Volunteer.invitation_id).where(
         Volunteer.panel_id == panel.id, Volunteer.status.in_(pool_status)).order_by(
@@ -333,9 +338,10 @@ def draw(session: Session, *, panel: Panel, seed_text: str = "",
         Volunteer.pseudonym.in_(list(outcome.probabilities)))).all()
     for person in pool:
         if person.pseudonym in chosen:
-            person.status = (VolunteerStatus.SELECTED if run.kind == RunKind.INITIAL
-                             else VolunteerStatus.REPLACEMENT)
             person.selected_run_id = run.id
+            if person.status != VolunteerStatus.WITHDRAWN:  # left after the commitment:
+                person.status = (VolunteerStatus.SELECTED  # the next draw replaces them
+                                 if run.kind == RunKind.INITIAL else VolunteerStatus.REPLACEMENT)
         elif person.status == VolunteerStatus.REGISTERED:
             person.status = VolunteerStatus.RESERVE
     panel.stage = PanelStage.SELECTED if panel.stage == PanelStage.CLOSED else panel.stage

@@ -325,8 +325,7 @@ def _manage_page(request: Request, db: DB, user: User, panel: Panel, *,
         "rounds": service.invitation_rounds(db, panel),
         "quota_problems": service.quota_problems(panel),
         "next_kind": selection.next_kind(db, panel).value,
-        "withdrawn_members": [v for v in service.volunteers(
-            db, panel, status=VolunteerStatus.WITHDRAWN) if v.selected_run_id is not None],
+        "withdrawn_members": selection.to_replace(db, panel),
         "statuses": [s.value for s in ResponseStatus],
         "has_runs": service.has_runs(db, panel),
         "pool_counts": service.feature_counts(panel, [
