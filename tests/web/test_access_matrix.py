@@ -122,9 +122,16 @@ def _conversations(session: Session, world: World) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _panels(session: Session, world: World) -> None:
+def _panels(request: pytest.FixtureRequest, session: Session, world: World) -> None:
     """Citizens' panels at each stage: a draft with targets and addresses, one with
-    registration closed, one with a committed draw, and a drawn one with a recommendation."""
+    registration closed, one with a committed draw, and a drawn one with a recommendation.
+    Built only for the panels' writes and pages (each takes a few hundred rows and a draw)."""
+    params = getattr(request.node, "callspec", None)
+    params = params.params if params is not None else {}
+    write, page = params.get("write"), params.get("page")
+    if not ((write is not None and "panel" in write.name)
+            or (page is not None and "/panels/" in DRAFT_PAGES[page](world))):
+        return
     draft = panel_builders.new_panel(session, world.mission, slug="draft-panel", size=4)
     panels.import_shares(session, panel=draft, rows=panel_builders.share_rows())
     panels.import_addresses(session, panel=draft, rows=panel_builders.address_rows(6))
@@ -329,7 +336,7 @@ WRITES = [
     Write("add panel feature", lambda w: "/panels/draft-panel/features",
           lambda w: {"name": "tenure", "question": "Own or rent?",
                      "values": "own | Own | 0.64\nrent | Rent | 0.36"}, "editor", "other_editor"),
-    Write("import census figures", lambda w: "/panels/draft-panel/features/import",
+    Write("import panel census figures", lambda w: "/panels/draft-panel/features/import",
           lambda w: {"shares_file": ("census.csv", "feature,value,share\ntenure,own,0.64\n"
                                      "tenure,rent,0.36\n", "text/csv")},
           "editor", "other_editor", files=True),
@@ -338,11 +345,11 @@ WRITES = [
     Write("set panel targets", lambda w: "/panels/draft-panel/quotas",
           lambda w: {f"min-{_value_id(w)}": "0", f"max-{_value_id(w)}": "2"},
           "editor", "other_editor"),
-    Write("import addresses", lambda w: "/panels/draft-panel/addresses",
+    Write("import panel addresses", lambda w: "/panels/draft-panel/addresses",
           lambda w: {"address_file": ("a.csv", "reference,line1,postcode\nZ1,1 Mill Lane,"
                                       "LS1 4AP\n", "text/csv")},
           "editor", "other_editor", files=True),
-    Write("draw invitations", lambda w: "/panels/draft-panel/invitations",
+    Write("draw panel invitations", lambda w: "/panels/draft-panel/invitations",
           lambda w: {"count": "3"}, "editor", "other_editor"),
     Write("commit panel draw", lambda w: "/panels/closed-panel/commit",
           lambda w: {"seed_source": "app"}, "editor", "other_editor"),
@@ -353,10 +360,10 @@ WRITES = [
     Write("withdraw panel member",
           lambda w: f"/panels/drawn-panel/volunteers/{_member(w)}/withdraw", lambda w: {},
           "editor", "other_editor"),
-    Write("record recommendation", lambda w: "/panels/drawn-panel/recommendations",
+    Write("record panel recommendation", lambda w: "/panels/drawn-panel/recommendations",
           lambda w: {"title": "More GPs", "text": "Train more GPs.", "made_on": "2026-03-02"},
           "editor", "other_editor"),
-    Write("record response", lambda w: "/panels/drawn-panel/recommendations/1/response",
+    Write("record panel response", lambda w: "/panels/drawn-panel/recommendations/1/response",
           lambda w: {"status-1": "accepted", "text-1": "We agree.",
                      "published_on-1": "2026-05-01"}, "editor", "other_editor"),
     Write("delete panel personal data", lambda w: "/panels/drawn-panel/purge", lambda w: {},
