@@ -56,7 +56,8 @@ def recruiting(session: Session, mission: Mission, *, size: int = 8, addresses: 
     panel = new_panel(session, mission, size=size, household_rule=household_rule, slug=slug)
     service.import_shares(session, panel=panel, rows=share_rows())
     service.import_addresses(session, panel=panel, rows=address_rows(addresses))
-    service.draw_invitations(session, panel=panel, count=invited, seed=11)
+    service.draw_invitations(session, panel=panel, count=invited, seed=11,
+                             rng=random.Random(slug))
     service.set_stage(session, panel=panel, stage=PanelStage.RECRUITING)
     return panel
 
@@ -73,9 +74,9 @@ def with_pool(session: Session, mission: Mission, *, volunteers: int = 40, size:
     panel = recruiting(session, mission, size=size, household_rule=household_rule,
                        invited=min(addresses, max(60, volunteers)),
                        addresses=max(addresses, volunteers), slug=slug)
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # answers, and pseudonyms, so that the tests' draws are fixed
     for code in codes(session, panel)[:volunteers]:
-        service.register(session, panel=panel, values=registration(code, rng))
+        service.register(session, panel=panel, values=registration(code, rng), rng=rng)
     service.set_stage(session, panel=panel, stage=PanelStage.CLOSED)
     return panel
 

@@ -19,10 +19,12 @@ from missionboard.panels import published, selection, service
 from missionboard.panels.models import (
     Invitation,
     InvitationRound,
+    Panel,
     PanelAddress,
     PanelStage,
     RunKind,
     SeedSource,
+    SelectionRun,
     Volunteer,
     VolunteerStatus,
 )
@@ -39,6 +41,31 @@ def mission(session: Session) -> Mission:
 def _meets(panel_quotas: list[tuple[str, str, int, int]], people: list[Volunteer]) -> bool:
     counts = Counter((f, p.answers[f]) for p in people for f in p.answers)
     return all(lo <= counts[(f, v)] <= hi for f, v, lo, hi in panel_quotas)
+
+
+def _commit(session: Session, panel: Panel, seed: int) -> SelectionRun:
+    """Commit to a known seed (the organisers hold it), so that the test's draws are fixed."""
+    return selection.commit(session, panel=panel, data=CommitIn(
+        seed_source=SeedSource.ORGANISER, commitment=published.seed_commitment(seed)))
+
+
+def _draw(session: Session, panel: Panel, seed: int) -> SelectionRun:
+    return selection.draw(session, panel=panel, seed_text=str(seed), legacy_runs=0)
+
+
+def _with_twins(people: list[Volunteer], selected: list[str], n: int) -> list[str]:
+    """``n`` of the selected whose answers someone not selected shares (a different one each):
+    their replacement is then always possible, whatever the draw."""
+    spare = [p for p in people if p.pseudonym not in selected]
+    chosen = []
+    for person in sorted((p for p in people if p.pseudonym in selected),
+                         key=lambda p: p.pseudonym):
+        twin = next((t for t in spare if t.answers == person.answers), None)
+        if twin is not None and len(chosen) < n:
+            chosen.append(person.pseudonym)
+            spare.remove(twin)
+    assert len(chosen) == n
+    return chosen
 
 
 def _quotas(panel: object) -> list[tuple[str, str, int, int]]:
@@ -277,14 +304,14 @@ def test_an_abandoned_commitment_is_kept_with_its_reason(
 
 def test_replacements_restore_the_quotas(session: Session, mission: Mission) -> None:
     panel = builders.with_pool(session, mission, volunteers=50, size=10, seed=8)
-    selection.commit(session, panel=panel, data=CommitIn(seed_source=SeedSource.APP))
-    initial = selection.draw(session, panel=panel, legacy_runs=0)
-    leaving = initial.selected[:3]
+    _commit(session, panel, 101)
+    initial = _draw(session, panel, 101)
+    leaving = _with_twins(builders.pool(session, panel), initial.selected, 3)
     for pseudonym in leaving:
         service.withdraw(session, panel=panel, pseudonym=pseudonym)
     with pytest.raises(Conflict):
         service.withdraw(session, panel=panel, pseudonym=leaving[0])
-    run = selection.commit(session, panel=panel, data=CommitIn(seed_source=SeedSource.APP))
+    run = _commit(session, panel, 102)
     assert run.kind == RunKind.REPLACEMENT
     assert run.k == 3
     assert run.replaced == sorted(leaving)
@@ -298,7 +325,7 @@ def test_replacements_restore_the_quotas(session: Session, mission: Mission) -> 
         assert q["max"] == max(0, original.max - counts[(q["feature"], q["value"])])
     pool_ids = {line.split(",")[0] for line in run.people_csv.splitlines()[1:]}
     assert not pool_ids & (set(initial.selected) | set(leaving))
-    drawn = selection.draw(session, panel=panel, legacy_runs=0)
+    drawn = _draw(session, panel, 102)
     members = service.members(session, panel)
     assert len(members) == 10
     assert _meets(_quotas(panel), members)
@@ -403,20 +430,19 @@ def test_purge_leaves_no_personal_value_anywhere(session: Session, mission: Miss
 
 def test_a_volunteer_who_leaves_after_the_commitment_stays_out(
         session: Session, mission: Mission) -> None:
-    panel = builders.with_pool(session, mission, volunteers=20, size=4)
-    run = selection.commit(session, panel=panel, data=CommitIn(seed_source=SeedSource.APP))
+    panel = builders.with_pool(session, mission, volunteers=40, size=4)
+    run = _commit(session, panel, 201)
     expected = selection.select_from_published(
         run.people_csv.encode(), run.features_csv.encode(), k=4, household_rule=True,
-        seed=int(run.held_seed or 0), legacy_runs=0)
-    leaving = expected.selected[0]
+        seed=201, legacy_runs=0)
+    (leaving,) = _with_twins(builders.pool(session, panel), list(expected.selected), 1)
     service.withdraw(session, panel=panel, pseudonym=leaving)
-    drawn = selection.draw(session, panel=panel, legacy_runs=0)
+    drawn = _draw(session, panel, 201)
     assert leaving in drawn.selected  # the draw is what the published inputs give
     assert len(service.members(session, panel)) == 3
     assert selection.to_replace(session, panel) == [leaving]
-    replacement = selection.commit(session, panel=panel,
-                                   data=CommitIn(seed_source=SeedSource.APP))
+    replacement = _commit(session, panel, 202)
     assert (replacement.k, replacement.replaced) == (1, [leaving])
-    selection.draw(session, panel=panel, legacy_runs=0)
+    _draw(session, panel, 202)
     assert len(service.members(session, panel)) == 4
     assert selection.to_replace(session, panel) == []

@@ -24,6 +24,7 @@ from missionboard.panels.models import (
     PanelAddress,
     PanelStage,
     SeedSource,
+    Volunteer,
     VolunteerStatus,
 )
 from missionboard.panels.schemas import CommitIn, PanelIn, RecommendationIn, ResponseIn
@@ -112,11 +113,10 @@ def load_panel(session: Session, *, missions_by_slug: dict[str, Mission]) -> Pan
     legacy_runs = int(data["legacy_runs"])
     first_run = _draw(session, panel, seed=int(ceremony["initial_seed"]),
                       description=ceremony["initial_description"], legacy_runs=legacy_runs)
-    # A member with the commonest answers drops out, and is replaced.
+    # A member drops out: the first (by pseudonym) whom someone in the reserve can replace.
     members = service.members(session, panel)
-    leaving = min(members, key=lambda m: (
-        -sum(1 for v in service.volunteers(session, panel, status=VolunteerStatus.RESERVE)
-             for k in m.answers if v.answers[k] == m.answers[k]), m.pseudonym))
+    reserve = service.volunteers(session, panel, status=VolunteerStatus.RESERVE)
+    leaving = next(m for m in members if _replaceable(panel, m, members, reserve))
     service.withdraw(session, panel=panel, pseudonym=leaving.pseudonym)
     second_run = _draw(session, panel, seed=int(ceremony["replacement_seed"]),
                        description=ceremony["replacement_description"],
@@ -132,6 +132,18 @@ def load_panel(session: Session, *, missions_by_slug: dict[str, Mission]) -> Pan
     service.set_stage(session, panel=panel, stage=PanelStage.REPORTED)
     session.flush()
     return panel
+
+
+def _replaceable(panel: Panel, leaving: Volunteer, members: list[Volunteer],
+                 reserve: list[Volunteer]) -> bool:
+    """Whether one volunteer in the reserve meets every quota shifted by the other members."""
+    kept = [m for m in members if m is not leaving]
+    for person in reserve:
+        if all(v.min <= sum(m.answers[f.name] == v.value for m in kept)
+               + (person.answers[f.name] == v.value) <= v.max
+               for f in panel.features for v in f.values):
+            return True
+    return False
 
 
 def _draw(session: Session, panel: Panel, *, seed: int, description: str,
