@@ -375,6 +375,10 @@ def test_recommendations_responses_and_overdue(session: Session, mission: Missio
     assert service.response_counts(items, today=dt.date(2026, 5, 15))["overdue"] == 0
     counts = service.response_counts(items, today=dt.date(2026, 7, 1))
     assert (counts["accepted"], counts["awaiting"], counts["overdue"]) == (1, 2, 2)
+    service.respond(session, recommendation=third, data=ResponseIn(
+        status="under_consideration", text="Still thinking", published_on=dt.date(2026, 5, 2)))
+    assert not third.is_overdue(dt.date(2026, 5, 15))
+    assert third.is_overdue(dt.date(2026, 7, 1))  # "under consideration" is not an answer
     service.set_stage(session, panel=panel, stage=PanelStage.REPORTED)
     assert panel.stage == PanelStage.REPORTED
 

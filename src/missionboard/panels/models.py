@@ -329,8 +329,10 @@ class Recommendation(Base):
         back_populates="recommendation", uselist=False, cascade="all, delete-orphan")
 
     def is_overdue(self, today: dt.date) -> bool:
-        """The response is due and none has been published."""
-        answered = self.response is not None and self.response.published_on is not None
+        """The response was due before ``today`` and no response has been published, or only
+        one saying that the recommendation is still under consideration."""
+        answered = (self.response is not None and self.response.published_on is not None
+                    and self.response.status != ResponseStatus.UNDER_CONSIDERATION)
         return self.response_due is not None and self.response_due < today and not answered
 
 
