@@ -174,6 +174,9 @@ def test_public_pages_show_no_personal_data(client: TestClient, drawn_panel: Pan
         for value in names | {"Station Road"}:
             assert value not in body
     assert "id,age,gender,region,household" in bodies[4]
+    assert client.get("/panels/health-panel/runs/99999999999/people.csv").status_code == 400
+    assert client.get("/panels/health-panel/runs/2/people.csv").status_code == 404
+    assert client.get("/panels/health-panel/runs/1/secrets.txt").status_code == 404
     assert client.get("/panels/health-panel/volunteers").status_code == 303
     assert client.get("/panels/health-panel/invitations/1/letters.csv").status_code == 303
 
@@ -203,6 +206,8 @@ def test_the_cli_reproduces_the_published_draw(client: TestClient, world: World,
     session.commit()
     for name in ("people.csv", "features.csv"):  # published at the commitment
         (tmp_path / name).write_bytes(client.get(f"/panels/health-panel/runs/1/{name}").content)
+    for name in ("selected.csv", "result.json"):  # the results only after the draw
+        assert client.get(f"/panels/health-panel/runs/1/{name}").status_code == 404
     sign_in(client, world.editor)
     assert _post(client, "/panels/health-panel/draw").status_code == 303
     result = client.get("/panels/health-panel/runs/1/result.json").json()

@@ -10,9 +10,9 @@ import csv
 import datetime as dt
 import io
 import json
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -61,6 +61,8 @@ STAGE_LABELS = {
 }
 DOWNLOADS = ("people.csv", "features.csv", "probabilities.csv", "selected.csv", "result.json")
 _WHAT = "run this mission's citizens' panels"
+#: A number in a path (a draw, an invitation round, a recommendation): a 32-bit integer.
+Number = Annotated[int, Path(ge=0, lt=2**31)]
 
 
 # Helpers -----------------------------------------------------------------------------------
@@ -173,7 +175,7 @@ def selection_report(request: Request, slug: str, db: DB, user: CurrentUser) -> 
 
 
 @router.get("/panels/{slug}/runs/{number}/{name}")
-def download(slug: str, number: int, name: str, db: DB, user: CurrentUser) -> Response:
+def download(slug: str, number: Number, name: str, db: DB, user: CurrentUser) -> Response:
     """A run's published files. The inputs are public from the commitment; the results
     once it is drawn. None holds personal data."""
     panel = _panel(db, user, slug)
@@ -472,7 +474,7 @@ def _whole(text: str, field: str, what: str, *, top: int = 10**7) -> int:
 
 
 @router.get("/panels/{slug}/invitations/{number}/letters.csv")
-def letters(request: Request, slug: str, number: int, db: DB, user: CurrentUser) -> Response:
+def letters(request: Request, slug: str, number: Number, db: DB, user: CurrentUser) -> Response:
     user, panel = _editable(db, user, slug)
     base = str(request.base_url).rstrip("/")
     rows = service.letters(db, panel=panel, round_number=number)
@@ -577,7 +579,7 @@ async def add_recommendation(request: Request, slug: str, db: DB, user: CurrentU
 
 
 @router.post("/panels/{slug}/recommendations/{number}/response", response_class=HTMLResponse)
-async def respond(request: Request, slug: str, number: int, db: DB, user: CurrentUser
+async def respond(request: Request, slug: str, number: Number, db: DB, user: CurrentUser
                   ) -> Response:
     user, panel = _editable(db, user, slug)
     values = await form_values(request)
