@@ -19,8 +19,10 @@ through the dual
 
 priced by the integer programme max_c Σ_t (y_t/n_t)·c_t over the quota constraints (HiGHS).
 When pricing finds no panel above ŷ, the unfixed types with positive dual weight are fixed at
-z (complementary slackness: no optimal λ can raise them). A final LP finds λ. With a household
-rule, everyone is their own type and each household gets a row Σ c ≤ 1.
+z (complementary slackness: no optimal λ can raise them). The dual is one HiGHS model kept
+alive for the whole run: a new panel adds a row, fixing types changes costs and one row, and
+each solve starts from the last basis. λ is read from the panel rows' multipliers at the end.
+With a household rule, everyone is their own type and each household gets a row Σ c ≤ 1.
 """
 
 from __future__ import annotations
@@ -34,7 +36,6 @@ from dataclasses import dataclass, field
 import highspy
 import numpy as np
 import numpy.typing as npt
-from scipy.optimize import linprog
 
 __all__ = [
     "InfeasibleQuotas",
@@ -51,7 +52,8 @@ IntArray = npt.NDArray[np.int64]
 
 _PRICING_TOLERANCE = 1e-7
 _DUAL_POSITIVE = 1e-7
-_MAX_ITERATIONS = 10_000
+_MAX_ITERATIONS = 100_000
+_LP_ITERATIONS = 5_000
 
 
 @dataclass(frozen=True)
@@ -326,12 +328,10 @@ def _infeasible(model: _Model, quotas: Sequence[Quota]) -> InfeasibleQuotas:
     relaxations = _relaxation(model, quotas)
     if not relaxations:
         return InfeasibleQuotas(
-            "no panel meets the quotas" + (" and the household rule" if len(
-                model.household_rows) else "")
+            "no panel meets the quotas"
+            + (" and the household rule" if len(model.household_rows) else "")
         )
-    changes = ", ".join(
-        f"{r.quota.describe()} → [{r.min}, {r.max}]" for r in relaxations
-    )
+    changes = ", ".join(f"{r.quota.describe()} → [{r.min}, {r.max}]" for r in relaxations)
     return InfeasibleQuotas(
         f"no panel meets the quotas; the smallest relaxation is {changes}",
         quotas=[r.quota for r in relaxations],
@@ -344,22 +344,26 @@ def _infeasible(model: _Model, quotas: Sequence[Quota]) -> InfeasibleQuotas:
 
 
 def _initial_panels(
-    model: _Model, pricer: _Pricer, quotas: Sequence[Quota], rng: np.random.Generator
+    model: _Model, pricer: _Pricer, quotas: Sequence[Quota]
 ) -> tuple[list[IntArray], npt.NDArray[np.bool_]]:
-    """Diverse feasible compositions (random objectives), then one for each uncovered type."""
+    """Feasible compositions covering every type that can be selected at all.
+
+    Each round asks for the panel taking as many not-yet-covered people as possible; a type
+    that no such panel covers is then asked for on its own, and is unselectable when even
+    that fails."""
     n = len(model.sizes)
     panels: dict[bytes, IntArray] = {}
     first = pricer.best(np.zeros(n))
     if first is None:
         raise _infeasible(model, quotas)
     panels[first.tobytes()] = first
-    for _ in range(min(200, 2 * n)):
-        found = pricer.best(rng.random(n) / model.sizes)
-        if found is not None:
-            panels[found.tobytes()] = found
-    covered = np.zeros(n, dtype=bool)
-    for p in panels.values():
-        covered |= p > 0
+    covered = first > 0
+    while not covered.all():
+        found = pricer.best((~covered).astype(np.float64) / model.sizes)
+        if found is None or not (found[~covered] > 0).any():
+            break
+        panels[found.tobytes()] = found
+        covered |= found > 0
     selectable = covered.copy()
     for t in np.flatnonzero(~covered):
         if selectable[t]:
@@ -373,49 +377,82 @@ def _initial_panels(
     return list(panels.values()), selectable
 
 
-def _stage_dual(
-    shares: FloatArray, fixed: npt.NDArray[np.bool_], floor: FloatArray
-) -> tuple[FloatArray, float]:
-    """Solve the restricted dual; ``shares[P, t] = c_{P,t} / n_t`` over the active types."""
-    n_panels, n = shares.shape
-    cost = np.concatenate([np.where(fixed, -floor, 0.0), [1.0]])
-    a_ub = np.hstack([shares, -np.ones((n_panels, 1))])
-    a_eq = np.concatenate([(~fixed).astype(np.float64), [0.0]])[None, :]
-    result = linprog(
-        cost,
-        A_ub=a_ub,
-        b_ub=np.zeros(n_panels),
-        A_eq=a_eq,
-        b_eq=np.ones(1),
-        bounds=[(0, None)] * n + [(None, None)],
-        method="highs",
-    )
-    if result.status != 0:
-        raise RuntimeError(f"the restricted dual failed: {result.message}")
-    x = np.asarray(result.x, dtype=np.float64)
-    return x[:n], float(x[n])
+class _DualLP:
+    """The restricted dual of one LEXIMIN stage, kept alive in HiGHS across the whole run.
 
+    Columns are y_t for the active types and ŷ; row 0 is Σ_{unfixed t} y_t = 1 and every
+    known panel P adds the row Σ_t y_t·c_{P,t}/n_t − ŷ ≤ 0. Fixing types changes their cost
+    to −v_t and drops them from row 0, so each solve starts from the previous basis."""
 
-def _final_primal(shares: FloatArray, floor: FloatArray) -> FloatArray:
-    """λ over the known panels giving every active type at least its fixed probability."""
-    n_panels, n = shares.shape
-    cost = np.concatenate([np.zeros(n_panels), [-1.0]])
-    a_ub = np.hstack([-shares.T, np.ones((n, 1))])
-    result = linprog(
-        cost,
-        A_ub=a_ub,
-        b_ub=-floor,
-        A_eq=np.concatenate([np.ones(n_panels), [0.0]])[None, :],
-        b_eq=np.ones(1),
-        bounds=[(0, None)] * n_panels + [(None, None)],
-        method="highs",
-    )
-    if result.status != 0:
-        raise RuntimeError(f"the final primal failed: {result.message}")
-    weights = np.clip(np.asarray(result.x, dtype=np.float64)[:n_panels], 0.0, None)
-    weights[weights < 1e-12] = 0.0
-    normalised: FloatArray = weights / weights.sum()
-    return normalised
+    def __init__(self, n: int) -> None:
+        self.n = n
+        h = _highs()
+        h.setOptionValue("presolve", "off")
+        h.setOptionValue("simplex_iteration_limit", _LP_ITERATIONS)
+        inf = highspy.kHighsInf
+        h.addVars(n + 1, np.r_[np.zeros(n), -inf], np.full(n + 1, inf))
+        h.changeColsCost(n + 1, np.arange(n + 1, dtype=np.int32), np.r_[np.zeros(n), 1.0])
+        h.addRow(1.0, 1.0, n, np.arange(n, dtype=np.int32), np.ones(n))
+        self.h = h
+        self.panels = 0
+
+    def add(self, shares: FloatArray) -> None:
+        """Add one row per panel (``shares[P, t] = c_{P,t}/n_t``)."""
+        rows, cols = np.nonzero(shares)
+        counts = np.bincount(rows, minlength=len(shares))
+        starts = np.zeros(len(shares), dtype=np.int32)
+        starts[1:] = np.cumsum(counts + 1)[:-1]
+        width = int(counts.sum()) + len(shares)
+        index = np.empty(width, dtype=np.int32)
+        value = np.empty(width)
+        # each row: its nonzeros, then ŷ with −1
+        offsets = np.repeat(starts, counts) + (
+            np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
+        )
+        index[offsets] = cols
+        value[offsets] = shares[rows, cols]
+        tail = starts + counts
+        index[tail] = self.n
+        value[tail] = -1.0
+        inf = highspy.kHighsInf
+        self.h.addRows(
+            len(shares),
+            np.full(len(shares), -inf),
+            np.zeros(len(shares)),
+            width,
+            starts,
+            index,
+            value,
+        )
+        self.panels += len(shares)
+
+    def fix(self, types: IntArray, floor: float) -> None:
+        self.h.changeColsCost(len(types), types.astype(np.int32), np.full(len(types), -floor))
+        for t in types:
+            self.h.changeCoeff(0, int(t), 0.0)
+
+    def solve(self) -> tuple[FloatArray, float]:
+        self.h.run()
+        if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            # a degenerate warm start can stall: start again from scratch
+            self.h.clearSolver()
+            self.h.setOptionValue("simplex_iteration_limit", 2_147_483_647)
+            self.h.run()
+            self.h.setOptionValue("simplex_iteration_limit", _LP_ITERATIONS)
+        if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            raise RuntimeError(
+                f"the restricted dual failed: {self.h.modelStatusToString(self.h.getModelStatus())}"
+            )
+        x = np.asarray(self.h.getSolution().col_value, dtype=np.float64)
+        return x[: self.n], float(x[self.n])
+
+    def distribution(self) -> FloatArray:
+        """λ over the panels: the multipliers of their rows at the last solve."""
+        duals = -np.asarray(self.h.getSolution().row_dual, dtype=np.float64)[1:]
+        weights = np.clip(duals, 0.0, None)
+        weights[weights < 1e-12] = 0.0
+        normalised: FloatArray = weights / weights.sum()
+        return normalised
 
 
 def leximin(
@@ -430,31 +467,32 @@ def leximin(
 
     ``people`` maps each id to its feature values; ``households`` (one label per volunteer, in
     the order of ``people``) allows at most one member per household. ``seed`` drives only the
-    random objectives of the starting panels; the probabilities do not depend on it.
+    solver's random choices; the probabilities do not depend on it.
     Raises :class:`InfeasibleQuotas` when no panel meets the quotas.
     """
     model = _build(people, quotas, k, households)
     _check_obvious(model, quotas)
-    rng = np.random.default_rng(seed)
     pricer = _Pricer(model, seed)
-    found, selectable = _initial_panels(model, pricer, quotas, rng)
+    found, selectable = _initial_panels(model, pricer, quotas)
     active = np.flatnonzero(selectable)
     sizes = model.sizes[active].astype(np.float64)
     panels = list(found)
-    shares = np.array([p[active] for p in panels], dtype=np.float64) / sizes
+    lp = _DualLP(len(active))
+    lp.add(np.array([p[active] for p in panels], dtype=np.float64) / sizes)
     fixed = np.zeros(len(active), dtype=bool)
     floor = np.zeros(len(active))
     weights_full = np.zeros(len(model.sizes))
+    weights = np.full(len(panels), 1.0 / len(panels))
     for _ in range(_MAX_ITERATIONS):
         if fixed.all():
             break
-        y, y_hat = _stage_dual(shares, fixed, floor)
+        y, y_hat = lp.solve()
         weights_full[:] = 0.0
         weights_full[active] = y / sizes
         best = pricer.best(weights_full)
         if best is not None and float(weights_full @ best) > y_hat + _PRICING_TOLERANCE:
             panels.append(best)
-            shares = np.vstack([shares, best[active] / sizes])
+            lp.add((best[active] / sizes)[None, :])
             continue
         z = y_hat - float(floor[fixed] @ y[fixed])
         newly = ~fixed & (y > _DUAL_POSITIVE)
@@ -462,9 +500,11 @@ def leximin(
             newly = ~fixed & (y >= y[~fixed].max())
         floor[newly] = z
         fixed |= newly
+        weights = lp.distribution()
+        lp.fix(np.flatnonzero(newly), z)
     else:
         raise RuntimeError("LEXIMIN did not converge")
-    weights = _final_primal(shares, floor)
+    shares = np.array([p[active] for p in panels], dtype=np.float64) / sizes
     support = np.flatnonzero(weights)
     per_type = np.zeros(len(model.sizes))
     per_type[active] = weights @ shares
@@ -477,8 +517,9 @@ def leximin(
             i: float(per_type[t]) for i, t in zip(model.ids, model.type_of, strict=True)
         },
         min_probability=float(per_type[active].min()) if len(active) else 0.0,
-        unselectable=tuple(i for i, t in zip(model.ids, model.type_of, strict=True)
-                           if not selectable[t]),
+        unselectable=tuple(
+            i for i, t in zip(model.ids, model.type_of, strict=True) if not selectable[t]
+        ),
         types=tuple(tuple(m) for m in members),
         compositions=compositions,
         weights=tuple(float(weights[j]) for j in support),
