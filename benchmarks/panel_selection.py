@@ -101,7 +101,7 @@ def write_inputs(directory: Path, *, pool: int, panel: int, seed: int) -> tuple[
 
 def child_missionboard(directory: Path, panel: int) -> dict[str, object]:
     from missionboard.analytics.sortition import leximin
-    from missionboard.cli.panel import read_features, read_people
+    from missionboard.panels.published import read_features, read_people
 
     start = time.perf_counter()
     quotas = read_features(directory / "features.csv")
