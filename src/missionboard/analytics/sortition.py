@@ -53,7 +53,6 @@ IntArray = npt.NDArray[np.int64]
 _PRICING_TOLERANCE = 1e-7
 _DUAL_POSITIVE = 1e-7
 _MAX_ITERATIONS = 100_000
-_LP_ITERATIONS = 5_000
 
 
 @dataclass(frozen=True)
@@ -388,43 +387,19 @@ class _DualLP:
         self.n = n
         h = _highs()
         h.setOptionValue("presolve", "off")
-        h.setOptionValue("simplex_iteration_limit", _LP_ITERATIONS)
         inf = highspy.kHighsInf
         h.addVars(n + 1, np.r_[np.zeros(n), -inf], np.full(n + 1, inf))
         h.changeColsCost(n + 1, np.arange(n + 1, dtype=np.int32), np.r_[np.zeros(n), 1.0])
         h.addRow(1.0, 1.0, n, np.arange(n, dtype=np.int32), np.ones(n))
         self.h = h
-        self.panels = 0
 
     def add(self, shares: FloatArray) -> None:
-        """Add one row per panel (``shares[P, t] = c_{P,t}/n_t``)."""
-        rows, cols = np.nonzero(shares)
-        counts = np.bincount(rows, minlength=len(shares))
-        starts = np.zeros(len(shares), dtype=np.int32)
-        starts[1:] = np.cumsum(counts + 1)[:-1]
-        width = int(counts.sum()) + len(shares)
-        index = np.empty(width, dtype=np.int32)
-        value = np.empty(width)
-        # each row: its nonzeros, then ŷ with −1
-        offsets = np.repeat(starts, counts) + (
-            np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
-        )
-        index[offsets] = cols
-        value[offsets] = shares[rows, cols]
-        tail = starts + counts
-        index[tail] = self.n
-        value[tail] = -1.0
+        """Add one row per panel (``shares[P, t] = c_{P,t}/n_t``): its nonzeros, then −ŷ."""
         inf = highspy.kHighsInf
-        self.h.addRows(
-            len(shares),
-            np.full(len(shares), -inf),
-            np.zeros(len(shares)),
-            width,
-            starts,
-            index,
-            value,
-        )
-        self.panels += len(shares)
+        for row in shares:
+            nz = np.flatnonzero(row)
+            index = np.r_[nz, self.n].astype(np.int32)
+            self.h.addRow(-inf, 0.0, len(index), index, np.r_[row[nz], -1.0])
 
     def fix(self, types: IntArray, floor: float) -> None:
         self.h.changeColsCost(len(types), types.astype(np.int32), np.full(len(types), -floor))
@@ -433,12 +408,6 @@ class _DualLP:
 
     def solve(self) -> tuple[FloatArray, float]:
         self.h.run()
-        if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            # a degenerate warm start can stall: start again from scratch
-            self.h.clearSolver()
-            self.h.setOptionValue("simplex_iteration_limit", 2_147_483_647)
-            self.h.run()
-            self.h.setOptionValue("simplex_iteration_limit", _LP_ITERATIONS)
         if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             raise RuntimeError(
                 f"the restricted dual failed: {self.h.modelStatusToString(self.h.getModelStatus())}"
