@@ -101,15 +101,12 @@ def write_inputs(directory: Path, *, pool: int, panel: int, seed: int) -> tuple[
 
 def child_missionboard(directory: Path, panel: int) -> dict[str, object]:
     from missionboard.analytics.sortition import leximin
-    from missionboard.panels.published import read_features, read_people
+    from missionboard.panels.published import allowed_values, read_features, read_people
 
     start = time.perf_counter()
     quotas = read_features(directory / "features.csv")
-    allowed: dict[str, set[str]] = {}
-    for q in quotas:
-        allowed.setdefault(q.feature, set()).add(q.value)
-    pool, _ = read_people(directory / "people.csv", features=allowed, id_column="id",
-                          address_columns=[])
+    pool, _ = read_people(directory / "people.csv", features=allowed_values(quotas),
+                          id_column="id", address_columns=[])
     selection = leximin(pool, quotas, panel, seed=0)
     return {"seconds": time.perf_counter() - start, "min_probability": selection.min_probability,
             "method": "leximin"}

@@ -16,6 +16,7 @@ from missionboard.analytics.sortition import (
     InfeasibleQuotas,
     Quota,
     Selection,
+    check,
     legacy,
     legacy_probabilities,
     leximin,
@@ -160,6 +161,20 @@ def test_an_infeasible_programme_proposes_the_smallest_relaxation() -> None:
     total = sum(q.min - r.min + r.max - q.max for r in relaxations for q in [r.quota])
     assert total == 2
     assert {r.quota for r in relaxations} <= set(quotas)
+
+
+def test_check_refuses_what_leximin_refuses_and_passes_what_it_solves() -> None:
+    # The same infeasible pool as above, then the same pool with the age quota relaxed.
+    people = {f"w{i}": {"gender": "woman", "age": "young"} for i in range(4)} | {
+        f"m{i}": {"gender": "man", "age": "old"} for i in range(4)
+    }
+    quotas = [Quota("gender", "woman", 3, 4), Quota("age", "young", 0, 1)]
+    with pytest.raises(InfeasibleQuotas, match="smallest relaxation") as caught:
+        check(people, quotas, 4)
+    assert sum(r.quota.min - r.min + r.max - r.quota.max for r in caught.value.relaxations) == 2
+    relaxed = [quotas[0], Quota("age", "young", 0, 3)]
+    check(people, relaxed, 4)
+    assert leximin(people, relaxed, 4).min_probability > 0
 
 
 def test_draws_follow_the_probabilities() -> None:

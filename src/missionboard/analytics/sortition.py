@@ -42,6 +42,7 @@ __all__ = [
     "Quota",
     "Relaxation",
     "Selection",
+    "check",
     "legacy",
     "legacy_probabilities",
     "leximin",
@@ -422,6 +423,21 @@ class _DualLP:
         weights[weights < 1e-12] = 0.0
         normalised: FloatArray = weights / weights.sum()
         return normalised
+
+
+def check(
+    people: Mapping[str, Mapping[str, str]],
+    quotas: Sequence[Quota],
+    k: int,
+    *,
+    households: Sequence[Hashable] | None = None,
+) -> None:
+    """Raise :class:`InfeasibleQuotas` (with the smallest relaxation) when no panel of ``k``
+    from ``people`` meets the quotas and the household rule; one integer programme decides."""
+    model = _build(people, quotas, k, households)
+    _check_obvious(model, quotas)
+    if _Pricer(model, 0).best(np.zeros(len(model.sizes))) is None:
+        raise _infeasible(model, quotas)
 
 
 def leximin(

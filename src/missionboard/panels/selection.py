@@ -194,25 +194,18 @@ def describe_infeasible(exc: InfeasibleQuotas) -> str:
 
 
 def check_feasible(inputs: Inputs) -> None:
-    """Raise :class:`ValidationFailed` naming the quotas when no panel can meet them.
-
-    A few greedy attempts settle most cases quickly; only when they fail does LEXIMIN
-    decide (and say which quotas to relax)."""
-    from missionboard.analytics.sortition import legacy, leximin
+    """Raise :class:`ValidationFailed` naming the quotas when no panel can meet them."""
+    from missionboard.analytics.sortition import check
 
     quotas = published.read_features(inputs.features_csv, name="features.csv")
     pool, households = published.read_people(
         inputs.people_csv, features=published.allowed_values(quotas),
         id_column=published.ID_COLUMN, address_columns=inputs.address_columns,
         name="people.csv")
-    rule = households if inputs.household_rule else None
     try:
-        legacy(pool, quotas, inputs.k, households=rule, seed=0, attempts=50)
-    except InfeasibleQuotas:
-        try:
-            leximin(pool, quotas, inputs.k, households=rule, seed=0)
-        except InfeasibleQuotas as exc:
-            raise ValidationFailed([FieldError("quotas", describe_infeasible(exc))]) from None
+        check(pool, quotas, inputs.k, households=households if inputs.household_rule else None)
+    except InfeasibleQuotas as exc:
+        raise ValidationFailed([FieldError("quotas", describe_infeasible(exc))]) from None
 
 
 def select_from_published(people_csv: bytes, features_csv: bytes, *, k: int,
