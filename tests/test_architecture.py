@@ -43,6 +43,6 @@ def test_services_never_commit() -> None:
 
 def test_every_domain_has_the_same_shape() -> None:
     for domain in ("accounts", "missions", "metrics", "delivery", "stocktakes", "benchmarking",
-                   "deliberation", "panels"):
+                   "deliberation", "panels", "trials"):
         for part in ("models.py", "service.py", "views.py", "templates"):
             assert (PACKAGE / domain / part).exists(), f"{domain}/{part} is missing"

@@ -611,6 +611,7 @@ def _install_problem_handlers(app: FastAPI) -> None:
 def create_api(settings: Settings, session_factory: sessionmaker[Session]) -> FastAPI:
     """The public API as its own application, to be mounted at ``/api/v1``."""
     from missionboard.deliberation.api import router as deliberation_router
+    from missionboard.trials.views import api_router as trials_router
 
     app = FastAPI(
         title="Missionboard API", version="1", openapi_url="/openapi.json", docs_url="/docs",
@@ -627,4 +628,5 @@ def create_api(settings: Settings, session_factory: sessionmaker[Session]) -> Fa
     _install_problem_handlers(app)
     app.include_router(deliberation_router)  # first: votes are the busiest route
     app.include_router(router)
+    app.include_router(trials_router)
     return app

@@ -155,6 +155,7 @@ def create_app(
     from missionboard.missions.views import router as missions_router
     from missionboard.panels.views import router as panels_router
     from missionboard.stocktakes.views import router as stocktakes_router
+    from missionboard.trials.views import router as trials_router
     from missionboard.web.api import create_api
 
     analyser = session_factory is None and settings.deliberation_worker
@@ -200,4 +201,5 @@ def create_app(
     app.include_router(benchmarking_router)
     app.include_router(deliberation_router)
     app.include_router(panels_router)
+    app.include_router(trials_router)
     return app

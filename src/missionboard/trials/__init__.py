@@ -1,0 +1,1 @@
+"""Trials: a public register, locked analysis plans and committed randomisation."""
