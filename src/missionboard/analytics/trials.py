@@ -144,8 +144,9 @@ def _treatment(values: npt.ArrayLike, n: int) -> npt.NDArray[np.bool_]:
         bad = ~((numbers == 0) | (numbers == 1))
         if bad.any():
             row = int(np.argmax(bad))
-            raise TrialInputError(f"treatment must be coded 0/1: found {array[row]!r} at row "
-                                  f"{row}", field="treatment", row=row)
+            found = array[row].item()
+            raise TrialInputError(f"treatment must be coded 0/1: found {found!r} at row {row}",
+                                  field="treatment", row=row)
         treated = numbers == 1
     n_treated = int(np.count_nonzero(treated))
     if min(n_treated, n - n_treated) < 2:
