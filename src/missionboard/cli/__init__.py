@@ -13,7 +13,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from missionboard.accounts.models import Role
-from missionboard.cli import benchmark, common, deliberation, panel
+from missionboard.cli import benchmark, common, deliberation, panel, trial
 from missionboard.errors import DomainError, ValidationFailed
 
 app = typer.Typer(help="Missionboard: missions, metrics and targets, in the open.",
@@ -27,6 +27,7 @@ app.add_typer(import_app, name="import")
 app.add_typer(benchmark.benchmark_app, name="benchmark")
 app.add_typer(deliberation.deliberation_app, name="deliberation")
 app.add_typer(panel.panel_app, name="panel")
+app.add_typer(trial.trial_app, name="trial")
 import_app.command("units")(benchmark.import_units)
 import_app.command("unit-data")(benchmark.import_unit_data)
 
