@@ -132,7 +132,7 @@ def analyse_command(
             method=method,  # type: ignore[arg-type]
             se=se)  # type: ignore[arg-type]
     except TrialInputError as exc:
-        column = names.get(exc.field, exc.field)
+        column = names.get(exc.field)  # None for options such as --se or --method
         message = str(exc)
         if exc.row is not None:
             message = message.replace(f"at row {exc.row}", f"at row {_row(exc.row, csv_rows)}")
