@@ -123,6 +123,34 @@ def test_bad_options_are_refused(kwargs: dict[str, object], message: str) -> Non
         randomise(units(10), seed=1, **kwargs)  # type: ignore[arg-type]
 
 
+def test_labels_may_be_given_by_unit_id() -> None:
+    ids = units(40)
+    strata = [i % 3 for i in range(40)]
+    clusters = [i // 4 for i in range(40)]
+    by_list = randomise(ids, seed=9, strata=strata, block_size=4)
+    by_id = randomise(ids, seed=9, strata=dict(zip(reversed(ids), reversed(strata),
+                                                   strict=True)), block_size=4)
+    assert by_id.arms == by_list.arms
+    assert randomise(ids, seed=9, clusters=dict(zip(ids, clusters, strict=True))).arms == \
+        randomise(ids, seed=9, clusters=clusters).arms
+    with pytest.raises(ValueError, match="no label for unit 'u0039'"):
+        randomise(ids, seed=9, strata=dict(zip(ids[:-1], strata, strict=False)))
+
+
+def test_missing_covariate_values_are_left_out_of_the_balance() -> None:
+    arms = ["control"] * 4 + ["treatment"] * 4
+    x = [1.0, 2.0, 3.0, float("nan"), 3.0, 4.0, 5.0, 6.0]
+    empty = [float("nan")] * 4 + [1.0, 2.0, 3.0, 4.0]
+    row, missing = balance_table({"x": x, "empty": empty}, arms)
+    assert (row.control_mean, row.mean) == (2.0, 4.5)
+    assert row.smd == pytest.approx(2.5 / np.sqrt((5 / 3 + 1) / 2))
+    assert np.isnan(missing.smd)
+    allocation = randomise(units(8), seed=1, covariates={"x": x, "empty": empty},
+                           block_size=2)
+    assert allocation.max_abs_smd is not None
+    assert len(allocation.balance) == 2
+
+
 def test_duplicate_units_are_refused() -> None:
     with pytest.raises(ValueError, match="distinct"):
         randomise(["a", "b", "a"], seed=1)

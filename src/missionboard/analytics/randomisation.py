@@ -61,7 +61,11 @@ class BalanceRow:
 
 @dataclass(frozen=True, kw_only=True)
 class Allocation:
-    """An allocation: ``arms`` maps each unit to its arm, in the units' order."""
+    """An allocation: ``arms`` maps each unit to its arm, in the units' order.
+
+    ``balance`` holds the :func:`balance_table` rows of the covariates given (empty without);
+    ``max_abs_smd`` is the largest |SMD| among them that is defined (``None`` when none is).
+    """
 
     arms: dict[str, str]
     seed: int
@@ -153,15 +157,19 @@ def _whole(count: int, ratio: tuple[int, ...]) -> int:
     return max(unit, -(-count // unit) * unit)
 
 
+Labels = Sequence[Hashable] | Mapping[str, Hashable]
+
+
 def randomise(units: Sequence[str], *, seed: int, arms: Sequence[str] = ("control", "treatment"),
-              ratio: Sequence[int] = (1, 1), strata: Sequence[Hashable] | None = None,
-              block_size: int | None = None, clusters: Sequence[Hashable] | None = None,
+              ratio: Sequence[int] = (1, 1), strata: Labels | None = None,
+              block_size: int | None = None, clusters: Labels | None = None,
               covariates: Mapping[str, npt.ArrayLike] | None = None,
               balance_threshold: float | None = None, max_attempts: int = 1000) -> Allocation:
     """Allocate ``units`` (unique ids, in enrolment order) to ``arms`` in ``ratio``.
 
-    ``strata`` and ``clusters`` give one label per unit; ``covariates`` maps names to one
-    number per unit, for the balance table (and the re-randomisation rule when
+    ``strata`` and ``clusters`` give one label per unit (a list in the units' order, or a
+    mapping from unit id to label); ``covariates`` maps names to one number per unit (NaN for
+    missing), for the balance table (and the re-randomisation rule when
     ``balance_threshold`` is given). Raises ``ValueError`` for bad input, and when no
     allocation within ``max_attempts`` meets the threshold.
     """
@@ -170,9 +178,7 @@ def randomise(units: Sequence[str], *, seed: int, arms: Sequence[str] = ("contro
     if n == 0 or len(set(ids)) != n:
         raise ValueError("units must be a non-empty list of distinct ids")
     names, weights = _check_arms(arms, ratio)
-    for label, values in (("strata", strata), ("clusters", clusters)):
-        if values is not None and len(values) != n:
-            raise ValueError(f"{label} has {len(values)} labels for {n} units")
+    strata, clusters = _labels(strata, ids, "strata"), _labels(clusters, ids, "clusters")
     if block_size is not None and (block_size <= 0 or block_size % sum(weights)):
         raise ValueError(f"block_size must be a positive multiple of {sum(weights)} "
                          f"(the ratio's total)")
@@ -194,7 +200,7 @@ def randomise(units: Sequence[str], *, seed: int, arms: Sequence[str] = ("contro
                       block_size=block_size, clusters=clusters)
         labels = [names[c] for c in codes.tolist()]
         rows = balance_table(table, labels, arm_names=names) if table else ()
-        worst = max((abs(r.smd) for r in rows), default=None)
+        worst = max((abs(r.smd) for r in rows if not math.isnan(r.smd)), default=None)
         if balance_threshold is None or (worst is not None and worst < balance_threshold):
             return Allocation(arms=dict(zip(ids, labels, strict=True)), seed=seed,
                               method=method, attempts=attempt, balance=rows,
@@ -207,6 +213,19 @@ def randomise(units: Sequence[str], *, seed: int, arms: Sequence[str] = ("contro
                      ": raise the threshold or max_attempts")
 
 
+def _labels(values: Labels | None, ids: list[str], name: str) -> list[Hashable] | None:
+    if values is None:
+        return None
+    if isinstance(values, Mapping):
+        missing = [u for u in ids if u not in values]
+        if missing:
+            raise ValueError(f"{name} has no label for unit {missing[0]!r}")
+        return [values[u] for u in ids]
+    if len(values) != len(ids):
+        raise ValueError(f"{name} has {len(values)} labels for {len(ids)} units")
+    return list(values)
+
+
 def _covariate_table(covariates: Mapping[str, npt.ArrayLike] | None,
                      n: int) -> dict[str, npt.NDArray[np.float64]]:
     table: dict[str, npt.NDArray[np.float64]] = {}
@@ -217,9 +236,9 @@ def _covariate_table(covariates: Mapping[str, npt.ArrayLike] | None,
             raise ValueError(f"covariate {name!r} must be numbers") from None
         if array.shape != (n,):
             raise ValueError(f"covariate {name!r} has {array.size} values for {n} units")
-        if not np.isfinite(array).all():
-            row = int(np.argmax(~np.isfinite(array)))
-            raise ValueError(f"covariate {name!r} is missing at row {row}")
+        if np.isinf(array).any():
+            row = int(np.argmax(np.isinf(array)))
+            raise ValueError(f"covariate {name!r} is infinite at row {row}")
         table[name] = array
     return table
 
@@ -229,7 +248,9 @@ def balance_table(covariates: Mapping[str, npt.ArrayLike], arms: Sequence[str], 
     """Standardised mean differences of each covariate, each arm against the control arm.
 
     ``arms`` is each unit's arm; ``arm_names`` the arms in order, control first (default:
-    the arms in order of first appearance). A covariate constant in both arms has SMD 0.
+    the arms in order of first appearance). Missing values (NaN) are left out of each
+    covariate's means and variances; an arm with no value gives NaN. A covariate constant in
+    both arms has SMD 0.
     """
     labels = np.asarray(list(arms))
     names = list(arm_names) if arm_names is not None else list(dict.fromkeys(labels.tolist()))
@@ -237,17 +258,24 @@ def balance_table(covariates: Mapping[str, npt.ArrayLike], arms: Sequence[str], 
     control = labels == names[0]
     rows = []
     for name, values in table.items():
-        base = values[control]
+        observed = ~np.isnan(values)
+        base = values[control & observed]
         for arm in names[1:]:
-            group = values[labels == arm]
+            group = values[(labels == arm) & observed]
             if min(group.size, base.size) == 0:
-                raise ValueError(f"arm {arm if group.size == 0 else names[0]!r} has no units")
+                rows.append(BalanceRow(covariate=name, arm=arm, mean=_mean(group),
+                                       control_mean=_mean(base), smd=math.nan))
+                continue
             spread = math.sqrt((_var(group) + _var(base)) / 2)
             difference = float(group.mean() - base.mean())
             smd = difference / spread if spread > 0 else (0.0 if difference == 0 else math.inf)
             rows.append(BalanceRow(covariate=name, arm=arm, mean=float(group.mean()),
                                    control_mean=float(base.mean()), smd=smd))
     return tuple(rows)
+
+
+def _mean(values: npt.NDArray[np.float64]) -> float:
+    return float(values.mean()) if values.size else math.nan
 
 
 def _var(values: npt.NDArray[np.float64]) -> float:
