@@ -30,9 +30,13 @@ from missionboard.panels.schemas import CommitIn, RecommendationIn
 from missionboard.stocktakes import service as stocktakes
 from missionboard.stocktakes.models import Action, Challenge, Risk, Stocktake
 from missionboard.stocktakes.schemas import ActionIn, AnswerIn, ChallengeIn, RiskIn, StocktakeIn
+from missionboard.trials import service as trials
+from missionboard.trials.models import TrialStatus
+from missionboard.trials.schemas import AllocationIn
 from tests.factories import World
 from tests.panels import builders as panel_builders
 from tests.stocktakes.test_service import judgement_form
+from tests.trials import builders as trial_builders
 from tests.web.conftest import csrf_from, sign_in
 
 Form = Callable[[World], dict[str, Any]]
@@ -149,6 +153,30 @@ def _panels(request: pytest.FixtureRequest, session: Session, world: World) -> N
     session.commit()
 
 
+@pytest.fixture(autouse=True)
+def _trials(request: pytest.FixtureRequest, session: Session, world: World) -> None:
+    """Trials at each step: a draft with a draft plan, a registered one with a locked plan
+    and units, and one whose randomisation is committed. Built only for the trials' writes
+    and pages."""
+    params = getattr(request.node, "callspec", None)
+    params = params.params if params is not None else {}
+    write = params.get("write")
+    if not ((write is not None and write in TRIAL_WRITES) or "trial_page" in params):
+        return
+    draft = trial_builders.new_trial(session, world.mission, slug="draft-trial")
+    trials.save_plan_draft(session, trial=draft, data=trial_builders.plan_data())
+    for slug in ("registered-trial", "committed-trial"):
+        trial = trial_builders.new_trial(session, world.mission, slug=slug,
+                                         status=TrialStatus.REGISTERED)
+        trials.save_plan_draft(session, trial=trial, data=trial_builders.plan_data())
+        trials.lock_plan(session, trial=trial)
+        trials.import_units(session, trial=trial, rows=trial_builders.unit_rows(4, 2))
+    committed = trials.get_trial(session, slug="committed-trial")
+    trials.commit_allocation(session, trial=committed,
+                             data=AllocationIn(seed_source=SeedSource.APP))
+    session.commit()
+
+
 def _member(w: World) -> str:
     session = object_session(w.mission)
     assert session is not None
@@ -166,6 +194,19 @@ def _value_id(w: World) -> int:
 def _panel_form(w: World) -> dict[str, Any]:
     return {"slug": "new-panel", "title": "New panel", "question": "What should change?",
             "size": "20", "household_rule": "yes", "retention_until": "2027-06-30"}
+
+
+def _trial_form(w: World) -> dict[str, Any]:
+    return {"slug": "new-trial", "title": "Tutoring", "question": "Does tutoring help?",
+            "population": "Year 6 pupils", "owner": "Department for Education",
+            "unit_kind": "individual", "design": "parallel",
+            "arms": "control | Usual teaching | 1\ntutoring | Tutoring | 1",
+            "outcomes": "maths | primary | Maths score"}
+
+
+def _trial_plan_form(w: World) -> dict[str, Any]:
+    return {"plan_outcomes": "maths | primary", "model": "difference_in_means",
+            "multiple_testing": "none", "alpha": "0.05"}
 
 
 def _conversation_form(w: World) -> dict[str, Any]:
@@ -372,6 +413,27 @@ WRITES = [
           lambda w: f"{_interventions_path(w)}/existing/overlaps/partner/remove",
           lambda w: {"reason": "Different people"}, "editor", "other_editor"),
 ]
+TRIAL_WRITES = [
+    Write("register trial", lambda w: f"/missions/{w.mission.slug}/trials/new", _trial_form,
+          "editor", "other_editor"),
+    Write("edit trial", lambda w: "/trials/draft-trial/edit",
+          lambda w: {**_trial_form(w), "slug": "draft-trial", "title": "Renamed"},
+          "editor", "other_editor"),
+    Write("change trial status", lambda w: "/trials/draft-trial/status",
+          lambda w: {"status": "registered"}, "editor", "other_editor"),
+    Write("save trial plan", lambda w: "/trials/draft-trial/plan", _trial_plan_form,
+          "editor", "other_editor"),
+    Write("lock trial plan", lambda w: "/trials/draft-trial/plan/lock", lambda w: {},
+          "admin", "other_editor"),
+    Write("amend trial plan", lambda w: "/trials/registered-trial/plan/amend",
+          lambda w: {**_trial_plan_form(w), "reason": "Simpler model"}, "editor", "viewer"),
+    Write("upload trial units", lambda w: "/trials/registered-trial/units",
+          lambda w: {"units_file": ("units.csv", "unit_id,cluster\nX1,S9\n", "text/csv")},
+          "editor", "other_editor", files=True),
+    Write("commit trial randomisation", lambda w: "/trials/registered-trial/commit",
+          lambda w: {"seed_source": "app"}, "editor", "other_editor"),
+]
+WRITES += TRIAL_WRITES
 
 
 def _post(client: TestClient, write: Write, world: World) -> Any:
@@ -448,6 +510,27 @@ def test_draft_pages(
     if who is not None:
         sign_in(client, getattr(world, who))
     assert client.get(DRAFT_PAGES[page](world)).status_code == status
+
+
+#: Draft trials are seen only by the editors of their mission (and admins), not by every
+#: signed-in user who may see other drafts.
+TRIAL_DRAFT_PAGES: list[Callable[[World], str]] = [
+    lambda w: "/trials/draft-trial",
+    lambda w: "/trials/draft-trial/registration.json",
+    lambda w: "/trials/draft-trial/plans/1/plan.json",
+]
+
+
+@pytest.mark.parametrize("trial_page", range(len(TRIAL_DRAFT_PAGES)))
+@pytest.mark.parametrize(("who", "status"), [(None, 404), ("nobody", 404), ("viewer", 404),
+                                              ("other_editor", 404), ("editor", 200),
+                                              ("admin", 200)])
+def test_trial_draft_pages(
+    client: TestClient, world: World, trial_page: int, who: str | None, status: int
+) -> None:
+    if who is not None:
+        sign_in(client, getattr(world, who))
+    assert client.get(TRIAL_DRAFT_PAGES[trial_page](world)).status_code == status
 
 
 def test_remove_board_member_matrix(client: TestClient, world: World, session: Session) -> None:
