@@ -1,6 +1,7 @@
 """The trials service on both backends: the register and its status rules, the analysis
-plan's lock and amendments, the units import (all or nothing), the seed commitment, and
-outcome data refused before the plan is locked."""
+plan's lock and amendments, the units import (all or nothing), the seed commitment and the
+allocation, assignment as cases arrive with the sample-ratio check, outcome data (refused
+before the plan is locked; all or nothing) and the classification of analyses."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from missionboard.analytics import randomisation
 from missionboard.delivery import service as delivery
 from missionboard.delivery.schemas import InterventionIn
 from missionboard.errors import Conflict, DomainError, ValidationFailed
@@ -20,9 +22,13 @@ from missionboard.panels import published
 from missionboard.panels.models import SeedSource
 from missionboard.trials import service
 from missionboard.trials.models import (
+    AnalysisModel,
     AnalysisPlan,
     OutcomeLoad,
+    OutcomeValue,
+    Trial,
     TrialAllocation,
+    TrialExposure,
     TrialStatus,
     TrialUnit,
     UnitKind,
@@ -363,3 +369,185 @@ def test_trial_in_rejects_dates_out_of_order() -> None:
     with pytest.raises(ValueError, match="end before it starts"):
         TrialIn.model_validate({**builders.trial_data().model_dump(),
                                 "end_on": dt.date(2026, 1, 1)})
+
+
+# The allocation ----------------------------------------------------------------------------
+
+def _committed(session: Session, mission: Mission, **options: object) -> Trial:
+    trial = builders.new_trial(session, mission, status=TrialStatus.REGISTERED)
+    service.import_units(session, trial=trial, rows=builders.unit_rows())
+    builders.commit(session, trial, **options)
+    return trial
+
+
+def test_a_cluster_allocation_keeps_each_school_together(session: Session,
+                                                         mission: Mission) -> None:
+    trial = _committed(session, mission)
+    found = service.allocate(session, trial=trial, seed_text=str(builders.SEED))
+    assert found.seed == str(builders.SEED)
+    assert found.allocated_at is not None
+    assert found.method == "cluster"
+    items = service.units(session, trial)
+    by_school: dict[str, set[str | None]] = {}
+    for unit in items:
+        by_school.setdefault(unit.cluster, set()).add(unit.arm)
+    assert all(len(arms) == 1 for arms in by_school.values())
+    counts = service.arm_counts(session, trial)
+    assert counts == {"control": {"units": 20, "clusters": 4, "exposures": 0},
+                      "tutoring": {"units": 20, "clusters": 4, "exposures": 0}}
+    assert [(r["covariate"], r["arm"]) for r in found.balance] == [("prior", "tutoring")]
+    assert found.max_abs_smd == pytest.approx(abs(found.balance[0]["smd"]))
+    with pytest.raises(Conflict, match="already allocated"):
+        service.allocate(session, trial=trial, seed_text=str(builders.SEED))
+
+
+def test_anyone_can_repeat_the_allocation_from_the_published_inputs(
+        session: Session, mission: Mission) -> None:
+    """The units in order of id, their schools and the revealed seed give the same arms."""
+    trial = _committed(session, mission)
+    service.allocate(session, trial=trial, seed_text=str(builders.SEED))
+    items = service.units(session, trial)
+    again = randomisation.randomise([u.unit_id for u in items], seed=builders.SEED,
+                                    arms=["control", "tutoring"], ratio=[1, 1],
+                                    clusters=[u.cluster for u in items])
+    assert again.arms == {u.unit_id: u.arm for u in items}
+
+
+def test_an_application_held_seed_allocates(session: Session, mission: Mission) -> None:
+    trial = builders.new_trial(session, mission, status=TrialStatus.REGISTERED,
+                               unit_kind="individual", cluster_kind="", design="parallel")
+    service.import_units(session, trial=trial, rows=builders.unit_rows())
+    committed = service.commit_allocation(session, trial=trial, data=AllocationIn(
+        seed_source=SeedSource.APP, balance_threshold=0.3))
+    held = committed.held_seed
+    found = service.allocate(session, trial=trial)
+    assert found.seed == held
+    assert found.held_seed is None
+    assert published.seed_commitment(int(held or "")) == found.commitment_sha256
+    assert found.max_abs_smd is not None
+    assert found.max_abs_smd < 0.3
+    assert found.attempts is not None
+    assert found.attempts >= 1
+
+
+def test_options_the_randomisation_would_refuse_are_refused_at_the_commitment(
+        session: Session, mission: Mission) -> None:
+    trial = builders.new_trial(session, mission, status=TrialStatus.REGISTERED)
+    service.import_units(session, trial=trial, rows=builders.unit_rows())
+    with pytest.raises(ValidationFailed) as caught:
+        builders.commit(session, trial, stratify=True, block_size=3)
+    assert [e.field for e in caught.value.errors] == ["block_size", "stratify"]
+    assert "S00" in caught.value.errors[1].message  # pupils' FSM status varies in a school
+    assert service.allocation(session, trial) is None
+
+
+# Assignment as cases arrive ----------------------------------------------------------------
+
+def _recruiting(session: Session, mission: Mission) -> Trial:
+    return builders.new_trial(session, mission, slug="reminders", status=TrialStatus.RECRUITING,
+                              unit_kind="individual", cluster_kind="", design="parallel")
+
+
+def test_assignment_is_stable_and_logged_once(session: Session, mission: Mission) -> None:
+    trial = _recruiting(session, mission)
+    first, created = service.assign(session, trial=trial, unit_id="case-1")
+    again, created_again = service.assign(session, trial=trial, unit_id="case-1")
+    assert (created, created_again) == (True, False)
+    assert again.id == first.id
+    assert first.arm == randomisation.assign_arm("case-1", trial_key="reminders",
+                                                 arms=["control", "tutoring"], ratio=[1, 1])
+    assert session.scalar(select(func.count()).select_from(TrialExposure)) == 1
+
+
+def test_assignment_only_while_recruiting(session: Session, mission: Mission) -> None:
+    trial = builders.new_trial(session, mission, status=TrialStatus.REGISTERED)
+    with pytest.raises(Conflict, match="not recruiting"):
+        service.assign(session, trial=trial, unit_id="case-1")
+
+
+def test_the_sample_ratio_check(session: Session, mission: Mission) -> None:
+    trial = _recruiting(session, mission)
+    for i in range(service.SRM_MIN_UNITS - 1):
+        service.assign(session, trial=trial, unit_id=f"case-{i}")
+    assert service.ratio_check(session, trial) is None
+    for i in range(service.SRM_MIN_UNITS - 1, 400):
+        service.assign(session, trial=trial, unit_id=f"case-{i}")
+    check = service.ratio_check(session, trial)
+    assert check is not None
+    assert sum(check.counts.values()) == 400
+    assert check.expected == {"control": 200.0, "tutoring": 200.0}
+    assert not check.mismatch  # SHA-256 keeps to the ratio
+    # Cases of one arm stop being logged (say, a broken form): the check notices.
+    session.add_all(TrialExposure(trial_id=trial.id, unit_id=f"extra-{i}", arm="control")
+                    for i in range(100))
+    session.flush()
+    drifted = service.ratio_check(session, trial)
+    assert drifted is not None
+    assert drifted.mismatch
+    assert drifted.p_value < 0.001
+
+
+# Outcome data and the classification of analyses -------------------------------------------
+
+def _allocated(session: Session, mission: Mission) -> Trial:
+    trial = _committed(session, mission)
+    service.allocate(session, trial=trial, seed_text=str(builders.SEED))
+    service.save_plan_draft(session, trial=trial, data=builders.plan_data())
+    service.lock_plan(session, trial=trial)
+    return trial
+
+
+def test_outcome_data_is_loaded_all_or_nothing(session: Session, mission: Mission) -> None:
+    trial = _allocated(session, mission)
+    rows = [{"unit_id": "P0000", "outcome": "maths", "value": "104.5"},
+            {"unit_id": "nobody", "outcome": "maths", "value": "99"},
+            {"unit_id": "P0001", "outcome": "science", "value": "99"},
+            {"unit_id": "P0002", "outcome": "maths", "value": "high"},
+            {"unit_id": "P0000", "outcome": "maths", "value": "104"}]
+    with pytest.raises(ValidationFailed) as caught:
+        service.load_outcomes(session, trial=trial, rows=rows)
+    assert [(e.row, e.field) for e in caught.value.errors] == [
+        (3, "unit_id"), (4, "outcome"), (5, "value"), (6, "unit_id")]
+    assert session.scalar(select(func.count()).select_from(OutcomeValue)) == 0
+    with pytest.raises(ValidationFailed) as caught:
+        service.load_outcomes(session, trial=trial, rows=[{"unit": "P0000", "value": "1"}])
+    assert {e.field for e in caught.value.errors} == {"unit_id", "outcome"}
+    load = service.load_outcomes(session, trial=trial, rows=rows[:1])
+    assert (load.number, load.plan_version, load.outcomes, load.rows) == (1, 1, ["maths"], 1)
+    with pytest.raises(ValidationFailed, match="already loaded"):
+        service.load_outcomes(session, trial=trial, rows=rows[:1])
+
+
+def test_analyses_are_classed_by_the_plan_in_force_when_their_data_was_loaded(
+        session: Session, mission: Mission) -> None:
+    trial = _allocated(session, mission)
+    with pytest.raises(Conflict, match="No data"):
+        service.classify_analysis(session, trial=trial, outcome="maths",
+                                  model=AnalysisModel.CLUSTER_ROBUST)
+    service.load_outcomes(session, trial=trial, rows=[
+        {"unit_id": "P0000", "outcome": "maths", "value": "104"}])
+    service.amend_plan(session, trial=trial, data=builders.plan_data(
+        covariates=["prior", "attendance"]), reason="Attendance data became available")
+    service.load_outcomes(session, trial=trial, rows=[
+        {"unit_id": "P0000", "outcome": "reading", "value": "101"}])
+
+    planned = service.classify_analysis(session, trial=trial, outcome="maths",
+                                        model=AnalysisModel.CLUSTER_ROBUST,
+                                        covariates=["prior"], subgroup="fsm")
+    assert planned.pre_specified
+    assert planned.label == "pre-specified"
+    assert planned.plan_version == 1
+    later = service.classify_analysis(session, trial=trial, outcome="maths",
+                                      model=AnalysisModel.CLUSTER_ROBUST,
+                                      covariates=["attendance"])
+    assert later.label == "exploratory"
+    assert later.reasons == ("covariates not in the plan: attendance",)
+    reading = service.classify_analysis(session, trial=trial, outcome="reading",
+                                        model=AnalysisModel.CLUSTER_ROBUST,
+                                        covariates=["attendance"])
+    assert reading.pre_specified
+    assert reading.plan_version == 2
+    other = service.classify_analysis(session, trial=trial, outcome="maths",
+                                      model=AnalysisModel.ANCOVA, subgroup="region")
+    assert other.reasons == ("the plan's model is cluster_robust, not ancova",
+                             "the subgroup 'region' is not in the plan")

@@ -156,8 +156,8 @@ def _panels(request: pytest.FixtureRequest, session: Session, world: World) -> N
 @pytest.fixture(autouse=True)
 def _trials(request: pytest.FixtureRequest, session: Session, world: World) -> None:
     """Trials at each step: a draft with a draft plan, a registered one with a locked plan
-    and units, and one whose randomisation is committed. Built only for the trials' writes
-    and pages."""
+    and units, one whose randomisation is committed and one allocated. Built only for the
+    trials' writes and pages."""
     params = getattr(request.node, "callspec", None)
     params = params.params if params is not None else {}
     write = params.get("write")
@@ -165,15 +165,16 @@ def _trials(request: pytest.FixtureRequest, session: Session, world: World) -> N
         return
     draft = trial_builders.new_trial(session, world.mission, slug="draft-trial")
     trials.save_plan_draft(session, trial=draft, data=trial_builders.plan_data())
-    for slug in ("registered-trial", "committed-trial"):
+    for slug in ("registered-trial", "committed-trial", "allocated-trial"):
         trial = trial_builders.new_trial(session, world.mission, slug=slug,
                                          status=TrialStatus.REGISTERED)
         trials.save_plan_draft(session, trial=trial, data=trial_builders.plan_data())
         trials.lock_plan(session, trial=trial)
         trials.import_units(session, trial=trial, rows=trial_builders.unit_rows(4, 2))
-    committed = trials.get_trial(session, slug="committed-trial")
-    trials.commit_allocation(session, trial=committed,
-                             data=AllocationIn(seed_source=SeedSource.APP))
+    for slug in ("committed-trial", "allocated-trial"):
+        trials.commit_allocation(session, trial=trials.get_trial(session, slug=slug),
+                                 data=AllocationIn(seed_source=SeedSource.APP))
+    trials.allocate(session, trial=trials.get_trial(session, slug="allocated-trial"))
     session.commit()
 
 
@@ -432,6 +433,12 @@ TRIAL_WRITES = [
           "editor", "other_editor", files=True),
     Write("commit trial randomisation", lambda w: "/trials/registered-trial/commit",
           lambda w: {"seed_source": "app"}, "editor", "other_editor"),
+    Write("allocate trial units", lambda w: "/trials/committed-trial/allocate", lambda w: {},
+          "editor", "other_editor"),
+    Write("load trial outcome data", lambda w: "/trials/allocated-trial/outcomes",
+          lambda w: {"outcomes_file": ("outcomes.csv", "unit_id,outcome,value\nP0000,maths,"
+                                       "101\n", "text/csv")},
+          "editor", "other_editor", files=True),
 ]
 WRITES += TRIAL_WRITES
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from missionboard.panels import published
 from missionboard.trials import service
-from missionboard.trials.models import AnalysisPlan, Trial, TrialStatus
+from missionboard.trials.models import AnalysisPlan, Trial, TrialExposure, TrialStatus
 from tests.factories import World
 from tests.trials import builders
 from tests.web.conftest import check_page, csrf_from, sign_in
@@ -200,3 +200,47 @@ def test_stopping_a_trial_needs_a_reason(client: TestClient, world: World, sessi
                                                      "reason": "Schools withdrew"}
                  ).status_code == 303
     assert "Schools withdrew" in check_page(client.get("/trials/tutoring"))
+
+
+def test_the_trial_page_shows_the_allocation_balance_and_drift(client: TestClient,
+                                                                world: World,
+                                                                session: Session) -> None:
+    trial = builders.new_trial(session, world.mission, status=TrialStatus.REGISTERED)
+    service.save_plan_draft(session, trial=trial, data=builders.plan_data())
+    service.lock_plan(session, trial=trial)
+    service.import_units(session, trial=trial, rows=builders.unit_rows())
+    builders.commit(session, trial)
+    session.commit()
+
+    sign_in(client, world.editor)
+    done = _post(client, "/trials/tutoring/allocate", {"seed": str(builders.SEED)})
+    assert done.status_code == 303
+    manage = check_page(client.get("/trials/tutoring/manage"))
+    assert "Download the allocation" in manage
+    allocation = client.get("/trials/tutoring/allocation.csv")
+    rows = list(csv.DictReader(io.StringIO(allocation.text)))
+    assert len(rows) == 40
+    assert {r["arm"] for r in rows} == {"control", "tutoring"}
+    bad = _post(client, "/trials/tutoring/outcomes", files={"outcomes_file": (
+        "o.csv", "unit_id,outcome,value\nP0000,maths,101\nP0001,maths,lots\n", "text/csv")})
+    assert "Row 3, column value" in check_page(bad, status=422)
+    assert _post(client, "/trials/tutoring/outcomes", files={"outcomes_file": (
+        "o.csv", "unit_id,outcome,value\nP0000,maths,101\n", "text/csv")}).status_code == 303
+
+    trial = _trial(session)
+    service.set_status(session, trial=trial, status=TrialStatus.RECRUITING)
+    for i in range(30):
+        service.assign(session, trial=trial, unit_id=f"late-{i}")
+    session.commit()
+    client.post("/sign-out", data={"csrf_token": csrf_from(client.get("/sign-in").text)})
+    page = check_page(client.get("/trials/tutoring"))
+    assert f"<code>{builders.SEED}</code>" in page
+    assert "Balance of the covariates" in page
+    assert "Cluster randomisation" in page
+    assert "Units assigned so far, by arm" in page
+    assert "Sample ratio mismatch" not in page
+    assert "Outcome data loads and the plan in force at each" in page
+    session.add_all(TrialExposure(trial_id=trial.id, unit_id=f"lost-{i}", arm="control")
+                    for i in range(60))
+    session.commit()
+    assert "Sample ratio mismatch" in check_page(client.get("/trials/tutoring"))

@@ -19,13 +19,13 @@ import re
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from types import ModuleType
 from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from missionboard.analytics import randomisation
 from missionboard.db.base import utcnow
 from missionboard.errors import Conflict, FieldError, NotFound, ValidationFailed
 from missionboard.missions.models import Mission
@@ -61,15 +61,6 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 #: Arms are compared with a p-value below this before the page warns of a sample ratio
 #: mismatch (the usual threshold for SRM checks, which run continually).
 SRM_MIN_UNITS = 20
-
-
-# The randomisation library -----------------------------------------------------------------
-
-def _randomisation() -> ModuleType:
-    """The randomisation library, imported when first needed."""
-    import importlib
-
-    return importlib.import_module("missionboard.analytics.randomisation")
 
 
 # The register ------------------------------------------------------------------------------
@@ -475,9 +466,9 @@ def commit_allocation(session: Session, *, trial: Trial, data: AllocationIn) -> 
     items = units(session, trial)
     if len(items) < len(trial.arms):
         raise Conflict(f"Upload at least {len(trial.arms)} units before committing")
-    if data.stratify and not any(u.strata for u in items):
-        raise ValidationFailed([FieldError("stratify", "The units have no stratum_ columns "
-                                                       "to stratify by")])
+    errors = _option_errors(trial, items, data)
+    if errors:
+        raise ValidationFailed(errors)
     held = None
     if data.seed_source == SeedSource.APP:
         seed = secrets.randbelow(MAX_SEED)
@@ -497,6 +488,30 @@ def commit_allocation(session: Session, *, trial: Trial, data: AllocationIn) -> 
     return found
 
 
+def _option_errors(trial: Trial, items: Sequence[TrialUnit], data: AllocationIn
+                   ) -> list[FieldError]:
+    """Options the randomisation would refuse, found before anything is committed."""
+    errors = []
+    if data.stratify and not any(u.strata for u in items):
+        errors.append(FieldError("stratify", "The units have no stratum_ columns to "
+                                             "stratify by"))
+    total = sum(a.ratio for a in trial.arms)
+    if data.block_size is not None and data.block_size % total:
+        errors.append(FieldError("block_size", f"The block size must be a multiple of {total} "
+                                               "(the allocation ratio's total)"))
+    if data.balance_threshold is not None and not any(u.covariates for u in items):
+        errors.append(FieldError("balance_threshold", "The units have no covariate_ columns "
+                                                      "to balance"))
+    if data.stratify and trial.unit_kind == UnitKind.CLUSTER:
+        seen: dict[str, dict[str, str]] = {}
+        split = sorted({u.cluster for u in items if seen.setdefault(u.cluster, u.strata)
+                        != u.strata})
+        if split:
+            errors.append(FieldError("stratify", "Each cluster must lie in one stratum; these "
+                                                 "do not: " + ", ".join(split[:5])))
+    return errors
+
+
 def allocate(session: Session, *, trial: Trial, seed_text: str = "") -> TrialAllocation:
     """Reveal the seed (checked against the commitment), randomise the frozen units with
     :func:`missionboard.analytics.randomisation.randomise`, and store each unit's arm and
@@ -514,20 +529,25 @@ def allocate(session: Session, *, trial: Trial, seed_text: str = "") -> TrialAll
     items = units(session, trial)
     if units_sha256(items) != found.units_sha256:
         raise Conflict("The units no longer match their committed hash")
-    result = _randomise(trial, items, seed=seed, options=found.options)
+    try:
+        result = _randomise(trial, items, seed=seed, options=found.options)
+    except ValueError as exc:  # e.g. no allocation within the attempts meets the threshold
+        raise Conflict(f"The units cannot be allocated with these options: {exc}") from None
     for unit in items:
         unit.arm = result.arms[unit.unit_id]
     found.seed, found.held_seed, found.allocated_at = str(seed), None, utcnow()
-    found.method, found.attempts = str(result.method), int(result.attempts)
+    found.method, found.attempts = result.method, result.attempts
     smd = result.max_abs_smd
-    found.max_abs_smd = None if smd is None or not math.isfinite(smd) else float(smd)
+    found.max_abs_smd = None if smd is None or not math.isfinite(smd) else smd
     found.balance = [_plain_row(row) for row in result.balance]
     session.flush()
     return found
 
 
 def _randomise(trial: Trial, items: Sequence[TrialUnit], *, seed: int,
-               options: Mapping[str, Any]) -> Any:
+               options: Mapping[str, Any]) -> randomisation.Allocation:
+    """The library's allocation of the units in order of id (as hashed at the commitment):
+    clusters in a cluster trial, the strata combined into one label when stratifying."""
     ids = [u.unit_id for u in items]
     covariate_names = sorted({name for u in items for name in u.covariates})
     strata = ({u.unit_id: "|".join(f"{k}={v}" for k, v in sorted(u.strata.items()))
@@ -536,18 +556,16 @@ def _randomise(trial: Trial, items: Sequence[TrialUnit], *, seed: int,
                 if trial.unit_kind == UnitKind.CLUSTER else None)
     covariates = ({name: [float(u.covariates.get(name, math.nan)) for u in items]
                    for name in covariate_names} or None)
-    return _randomisation().randomise(
+    return randomisation.randomise(
         ids, arms=[a.key for a in trial.arms], ratio=[a.ratio for a in trial.arms], seed=seed,
         strata=strata, block_size=options.get("block_size"), clusters=clusters,
         covariates=covariates, balance_threshold=options.get("balance_threshold"))
 
 
-def _plain_row(row: Any) -> dict[str, Any]:
+def _plain_row(row: randomisation.BalanceRow) -> dict[str, Any]:
     """A balance row as JSON: numbers that are not finite become null."""
-    raw = dataclasses.asdict(row) if dataclasses.is_dataclass(row) and not isinstance(
-        row, type) else dict(row)
-    return {str(k): (None if isinstance(v, float) and not math.isfinite(v) else v)
-            for k, v in raw.items()}
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+            for k, v in dataclasses.asdict(row).items()}
 
 
 def arm_counts(session: Session, trial: Trial) -> dict[str, dict[str, int]]:
@@ -577,10 +595,10 @@ def assign(session: Session, *, trial: Trial, unit_id: str) -> tuple[TrialExposu
     existing = _exposure(session, trial, unit_id)
     if existing is not None:
         return existing, False
-    arm = _randomisation().assign_arm(unit_id, trial_key=trial.slug,
-                                      arms=[a.key for a in trial.arms],
-                                      ratio=[a.ratio for a in trial.arms])
-    exposure = TrialExposure(trial_id=trial.id, unit_id=unit_id, arm=str(arm),
+    arm = randomisation.assign_arm(unit_id, trial_key=trial.slug,
+                                   arms=[a.key for a in trial.arms],
+                                   ratio=[a.ratio for a in trial.arms])
+    exposure = TrialExposure(trial_id=trial.id, unit_id=unit_id, arm=arm,
                              exposed_at=utcnow())
     try:
         with session.begin_nested():
@@ -618,12 +636,10 @@ def ratio_check(session: Session, trial: Trial) -> RatioCheck | None:
         return None
     keys = [a.key for a in trial.arms]
     ratio = [a.ratio for a in trial.arms]
-    result = _randomisation().sample_ratio_mismatch([counts[k] for k in keys], ratio)
-    weight = sum(ratio)
-    return RatioCheck(counts=counts,
-                      expected={k: total * r / weight for k, r in zip(keys, ratio, strict=True)},
-                      chi2=float(result.chi2), df=int(result.df), p_value=float(result.p_value),
-                      mismatch=bool(result.mismatch))
+    result = randomisation.sample_ratio_mismatch([counts[k] for k in keys], ratio)
+    return RatioCheck(counts=counts, expected=dict(zip(keys, result.expected, strict=True)),
+                      chi2=result.chi2, df=result.df, p_value=result.p_value,
+                      mismatch=result.mismatch)
 
 
 # Outcome data ------------------------------------------------------------------------------
@@ -655,8 +671,9 @@ def load_outcomes(session: Session, *, trial: Trial, rows: Sequence[Mapping[str,
         TrialUnit.trial_id == trial.id, TrialUnit.arm.is_not(None))))
     with_arm |= set(session.scalars(select(TrialExposure.unit_id).where(
         TrialExposure.trial_id == trial.id)))
-    loaded = set(session.execute(select(OutcomeValue.unit_id, OutcomeValue.outcome).where(
-        OutcomeValue.trial_id == trial.id)).tuples())
+    loaded = {(unit, outcome) for unit, outcome in session.execute(
+        select(OutcomeValue.unit_id, OutcomeValue.outcome).where(
+            OutcomeValue.trial_id == trial.id))}
     errors: list[FieldError] = []
     seen: set[tuple[str, str]] = set()
     records = []
