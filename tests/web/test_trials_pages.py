@@ -197,7 +197,7 @@ def test_stopping_a_trial_needs_a_reason(client: TestClient, world: World, sessi
                       status=422)
     assert "Give the reason the trial stopped" in html
     assert _post(client, "/trials/tutoring/status", {"status": "stopped",
-                                                     "reason": "Schools withdrew"}
+                                                     "stop_reason": "Schools withdrew"}
                  ).status_code == 303
     assert "Schools withdrew" in check_page(client.get("/trials/tutoring"))
 
@@ -244,3 +244,26 @@ def test_the_trial_page_shows_the_allocation_balance_and_drift(client: TestClien
                     for i in range(60))
     session.commit()
     assert "Sample ratio mismatch" in check_page(client.get("/trials/tutoring"))
+
+
+def test_a_registered_trial_keeps_its_arms_through_the_form(client: TestClient, world: World,
+                                                            session: Session) -> None:
+    builders.new_trial(session, world.mission, status=TrialStatus.REGISTERED)
+    session.commit()
+    sign_in(client, world.editor)
+    form = check_page(client.get("/trials/tutoring/edit"))
+    assert "its arms, outcomes, design and unit of randomisation are fixed" in form
+    assert 'name="arms"' in form
+    values = dict(TRIAL_FORM, title="Tutoring in Year 6, renamed", end_on="2027-07-22")
+    del values["slug"]
+    saved = _post(client, "/trials/tutoring/edit", {
+        **values, "arms": "control | Usual teaching | 1\ntutoring | Small-group tutoring | 1",
+        "outcomes": "maths | primary | KS2 maths scaled score\n"
+                    "reading | secondary | KS2 reading scaled score"})
+    assert saved.status_code == 303, saved.text[:2000]
+    assert _trial(session).title == "Tutoring in Year 6, renamed"
+    changed = _post(client, "/trials/tutoring/edit", {
+        **values, "arms": "control | Usual teaching | 2\ntutoring | Small-group tutoring | 1"})
+    assert "arms and their ratio can no longer change" in check_page(changed, status=422)
+    missing = _post(client, "/trials/tutoring/commit", {"seed_source": "organiser"})
+    assert 'href="#commitment"' in check_page(missing, status=422)

@@ -403,9 +403,13 @@ async def change_status(request: Request, slug: str, db: DB, user: CurrentUser) 
     except ValueError:
         raise ValidationFailed([FieldError("status", "Choose a status")]) from None
     try:
-        service.set_status(db, trial=trial, status=status, reason=values.get("reason", ""))
-    except ValidationFailed as exc:
-        return _manage_page(request, db, user, trial, error=exc, values=values)
+        service.set_status(db, trial=trial, status=status,
+                           reason=values.get("stop_reason", ""))
+    except ValidationFailed as exc:  # the reason's box is "stop_reason" (the plan has one)
+        errors = [FieldError("stop_reason" if e.field == "reason" else e.field, e.message)
+                  for e in exc.errors]
+        return _manage_page(request, db, user, trial, error=ValidationFailed(errors),
+                            values=values)
     return _done(request, slug, f"The trial is now: {STATUS_LABELS[status].lower()}.")
 
 
@@ -490,8 +494,11 @@ async def commit(request: Request, slug: str, db: DB, user: CurrentUser) -> Resp
             "block_size": values.get("block_size") or None,
             "balance_threshold": values.get("balance_threshold") or None})
         found = service.commit_allocation(db, trial=trial, data=data)
-    except ValidationFailed as exc:
-        return _manage_page(request, db, user, trial, error=exc, values=values)
+    except ValidationFailed as exc:  # the form's own rule is about the commitment's box
+        errors = [FieldError("commitment" if e.field == "form" else e.field, e.message)
+                  for e in exc.errors]
+        return _manage_page(request, db, user, trial, error=ValidationFailed(errors),
+                            values=values)
     return _done(request, slug, f"Seed commitment {found.commitment_sha256[:12]}… published; "
                                 "the units are frozen.", "#randomisation")
 
