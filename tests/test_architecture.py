@@ -37,8 +37,18 @@ def test_analytics_imports_only_numerical_libraries() -> None:
 
 
 def test_services_never_commit() -> None:
-    for path in PACKAGE.rglob("service.py"):
-        assert ".commit(" not in path.read_text(), f"{path} commits"
+    """Only views, the CLI, demo loaders and background jobs end transactions."""
+    checked = 0
+    for path in PACKAGE.rglob("*.py"):
+        if path.name.endswith(("views.py", "demo.py")) or path.name in (
+                "api.py", "app.py", "deps.py", "server.py", "worker.py"):
+            continue
+        if "cli" in path.parts or "db" in path.parts:
+            continue
+        if ".commit(" in path.read_text():
+            raise AssertionError(f"{path} commits")
+        checked += 1
+    assert checked > 50
 
 
 def test_every_domain_has_the_same_shape() -> None:

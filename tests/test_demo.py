@@ -449,3 +449,32 @@ def test_the_demo_panel_is_recruited_selected_replaced_and_answered(
     rerun = json.loads(out.stdout)
     assert rerun["selected"] == published["selected"]
     assert rerun["inputs_sha256"] == published["inputs_sha256"]
+
+
+def test_the_demo_adoption_programme(session: Session, summary: DemoSummary,
+                                     session_factory: sessionmaker[Session]) -> None:
+    from missionboard.trials import adoption, adoption_demo
+    from missionboard.trials.adoption_models import Fidelity
+
+    programme = adoption.get_programme(session, slug=adoption_demo.SLUG)
+    assert programme.illustrative
+    assert programme.mission.slug == "opportunity"
+    assert programme.trial is not None
+    assert programme.trial.slug == "early-language-trial"
+    assert programme.intervention is not None
+    s = adoption.summary(session, programme, as_of=adoption_demo.RECORDS_TO)
+    assert s.eligible == adoption_demo.SCHOOLS
+    assert len(s.curve) == 24
+    assert 0 < s.curve[0].adopting < s.curve[12].adopting < s.curve[-1].adopting < s.eligible
+    assert s.stopped > 0
+    assert all(s.fidelity[level] > 0 for level in Fidelity)
+    assert s.non_adopters
+    assert len({a.area for a in s.areas}) == 3
+    assert s.projection.fitted
+    session.commit()
+    app = create_app(get_settings(secret_key="test-secret"), session_factory=session_factory)
+    with TestClient(app, base_url="https://testserver", follow_redirects=False) as client:
+        page = client.get(f"/adoption/{adoption_demo.SLUG}")
+        assert page.status_code == 200
+        assert "Illustrative" in page.text
+        assert f"/adoption/{adoption_demo.SLUG}" in client.get("/missions/opportunity").text

@@ -61,6 +61,7 @@ from missionboard.missions.schemas import (
 )
 from missionboard.panels.demo import load_panel
 from missionboard.stocktakes.demo import editor_for, load_stocktakes
+from missionboard.trials.adoption_demo import load_adoption
 from missionboard.trials.demo import load_trial
 
 #: The demo is taken to be loaded when this mission exists.
@@ -253,6 +254,7 @@ def load_demo(session: Session, *, admin_email: str, admin_password: str,
                       moderator=editor_for(session, email=f"editor@{domain}"))
     load_panel(session, missions_by_slug=by_slug)
     load_trial(session, missions_by_slug=by_slug)
+    load_adoption(session, missions_by_slug=by_slug)
     return DemoSummary(
         loaded=True, missions=len(by_slug), metrics=len(created),
         targets=sum(len(m.targets) for m in created), observations=len(observations),

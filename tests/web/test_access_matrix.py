@@ -20,7 +20,7 @@ from missionboard.deliberation import service as deliberation
 from missionboard.deliberation.models import ConversationStatus
 from missionboard.deliberation.schemas import ConversationIn
 from missionboard.delivery import service as delivery
-from missionboard.delivery.models import PlanItem
+from missionboard.delivery.models import Intervention, PlanItem
 from missionboard.delivery.schemas import InterventionIn, PlanItemIn
 from missionboard.missions.models import BoardMember
 from missionboard.panels import selection as panel_selection
@@ -36,7 +36,9 @@ from missionboard.trials.schemas import AllocationIn
 from tests.factories import World
 from tests.panels import builders as panel_builders
 from tests.stocktakes.test_service import judgement_form
+from tests.trials import adoption_builders
 from tests.trials import builders as trial_builders
+from tests.trials.results_builders import with_results
 from tests.web.conftest import csrf_from, sign_in
 
 Form = Callable[[World], dict[str, Any]]
@@ -175,6 +177,18 @@ def _trials(request: pytest.FixtureRequest, session: Session, world: World) -> N
         trials.commit_allocation(session, trial=trials.get_trial(session, slug=slug),
                                  data=AllocationIn(seed_source=SeedSource.APP))
     trials.allocate(session, trial=trials.get_trial(session, slug="allocated-trial"))
+    with_results(session, world.mission, slug="results-trial", schools=6, pupils=4)
+    session.commit()
+
+
+@pytest.fixture(autouse=True)
+def _adoption(request: pytest.FixtureRequest, session: Session, world: World) -> None:
+    """An adoption programme with its units. Built only for the adoption writes."""
+    params = getattr(request.node, "callspec", None)
+    params = params.params if params is not None else {}
+    if params.get("write") not in ADOPTION_WRITES:
+        return
+    adoption_builders.new_programme(session, world.mission, slug="adopt", units=3)
     session.commit()
 
 
@@ -439,8 +453,33 @@ TRIAL_WRITES = [
           lambda w: {"outcomes_file": ("outcomes.csv", "unit_id,outcome,value\nP0000,maths,"
                                        "101\n", "text/csv")},
           "editor", "other_editor", files=True),
+    Write("use trial result as evidence", lambda w: "/trials/results-trial/results/evidence",
+          lambda w: {"intervention_id": str(_one(w, Intervention, Intervention.slug == "existing")),
+                     "analysis": "maths/tutoring", "metric_slug": w.metric.slug,
+                     "area_code": "E92000001", "factor": "2", "interval_level": "80",
+                     "factor_explanation": "Each pupil tutored at scale",
+                     "reason": "The trial reported"},
+          "editor", "other_editor"),
 ]
 WRITES += TRIAL_WRITES
+ADOPTION_WRITES = [
+    Write("create adoption programme", lambda w: f"/missions/{w.mission.slug}/adoption/new",
+          lambda w: {"slug": "new-adoption", "title": "Tutoring", "unit_kind": "school"},
+          "editor", "other_editor"),
+    Write("edit adoption programme", lambda w: "/adoption/adopt/edit",
+          lambda w: {"title": "Renamed", "unit_kind": "school"}, "editor", "other_editor"),
+    Write("upload adoption units", lambda w: "/adoption/adopt/units",
+          lambda w: {"units_file": ("units.csv", "unit_id,name\nX1,School X\n", "text/csv")},
+          "editor", "other_editor", files=True),
+    Write("upload adoption records", lambda w: "/adoption/adopt/records",
+          lambda w: {"records_file": ("records.csv", "unit_id,adopted_on,fidelity\n"
+                                      "U001,2025-03-01,full\n", "text/csv")},
+          "editor", "other_editor", files=True),
+    Write("record one adoption", lambda w: "/adoption/adopt/adoptions",
+          lambda w: {"unit_id": "U002", "adopted_on": "2025-04-01", "fidelity": "partial"},
+          "admin", "viewer"),
+]
+WRITES += ADOPTION_WRITES
 
 
 def _post(client: TestClient, write: Write, world: World) -> Any:
@@ -525,6 +564,9 @@ TRIAL_DRAFT_PAGES: list[Callable[[World], str]] = [
     lambda w: "/trials/draft-trial",
     lambda w: "/trials/draft-trial/registration.json",
     lambda w: "/trials/draft-trial/plans/1/plan.json",
+    lambda w: "/trials/draft-trial/results",
+    lambda w: "/trials/draft-trial/results.json",
+    lambda w: "/trials/draft-trial/results.csv",
 ]
 
 

@@ -110,6 +110,7 @@ def test_openapi_document_lists_every_endpoint(api: TestClient) -> None:
         "/changes", "/areas", "/observations",
         "/conversations/{slug}", "/conversations/{slug}/next", "/conversations/{slug}/votes",
         "/trials", "/trials/{slug}", "/trials/{slug}/assign",
+        "/adoption/{slug}",
     }
     assert set(doc["paths"]["/observations"]) == {"post"}
     assert doc["components"]["securitySchemes"]["APIToken"] == {

@@ -9,8 +9,9 @@ from missionboard.metrics import models as metrics_models
 from missionboard.missions import models as missions_models
 from missionboard.panels import models as panels_models
 from missionboard.stocktakes import models as stocktakes_models
+from missionboard.trials import adoption_models
 from missionboard.trials import models as trials_models
 
-__all__ = ["Base", "accounts_models", "benchmarking_models", "deliberation_models",
-           "delivery_models", "metrics_models",
+__all__ = ["Base", "accounts_models", "adoption_models", "benchmarking_models",
+           "deliberation_models", "delivery_models", "metrics_models",
            "missions_models", "panels_models", "stocktakes_models", "trials_models"]

@@ -25,6 +25,8 @@ from missionboard.missions.schemas import BoardMemberIn, ContributionIn, Mission
 from missionboard.panels import service as panels_service
 from missionboard.stocktakes import service as stocktakes_service
 from missionboard.stocktakes.framework import RATING_LABELS
+from missionboard.trials import adoption as adoption_service
+from missionboard.trials import service as trials_service
 from missionboard.web.deps import (
     DB,
     CurrentUser,
@@ -90,6 +92,11 @@ def mission_page(request: Request, slug: str, db: DB, user: CurrentUser) -> Resp
             db, mission=mission, include_drafts=access.can_edit_mission(user, mission.id)),
         "panels": panels_service.list_panels(
             db, mission=mission, include_drafts=access.can_edit_mission(user, mission.id)),
+        "trials": [t for t in trials_service.list_trials(db, mission=mission)
+                   if t.is_public or access.can_edit_mission(user, mission.id)],
+        "adoption_programmes": [
+            p for p in adoption_service.list_programmes(db, mission=mission)
+            if p.is_public or access.can_edit_mission(user, mission.id)],
         **_delivery_record(db, user, mission),
     }, user=user)
 

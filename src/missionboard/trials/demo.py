@@ -1,7 +1,12 @@
 """The demo trial, on the opportunity mission: an illustrative cluster-randomised trial of the
 early language programme across 60 schools, registered, with a locked analysis plan, a seed
 committed before the allocation and the allocation itself (stratified by region, with a
-balance threshold on the children's baseline language scores).
+balance threshold on the children's baseline language scores), then its outcome data loaded
+under the locked plan (a modest effect of about 0.15 SD, with school-level noise and a few
+children lost to follow-up), so that its results and evidence summary show computed numbers.
+When the demo has the early language programme among the mission's interventions, the
+trial's primary result becomes the evidence for the programme's effect on the school
+readiness metric.
 
 Everything is made up and labelled as such on every page (``Trial.illustrative``); the
 children, schools and scores come from one seed, so the demo is the same every time.
@@ -10,6 +15,7 @@ children, schools and scores come from one seed, so the demo is the same every t
 from __future__ import annotations
 
 import datetime as dt
+import math
 import random
 
 from sqlalchemy import select
@@ -20,8 +26,9 @@ from missionboard.delivery.models import Intervention
 from missionboard.missions.models import Mission
 from missionboard.panels import published
 from missionboard.panels.models import SeedSource
-from missionboard.trials import service
-from missionboard.trials.models import Trial, TrialStatus
+from missionboard.trials import evidence_link, results, service
+from missionboard.trials.models import Trial, TrialStatus, TrialUnit
+from missionboard.trials.results_schemas import EvidenceLinkIn
 from missionboard.trials.schemas import AllocationIn, PlanIn, TrialIn
 
 MISSION = "opportunity"
@@ -32,6 +39,21 @@ ALLOCATION_SEED = 4_815_162_342
 SCHOOLS = 60
 CHILDREN_PER_SCHOOL = 20
 REGIONS = ("north", "midlands", "south")
+OUTCOME_SEED = 20270716
+#: The programme's effect on the children's latent language ability, in SD.
+EFFECT_SD = 0.15
+#: The spread of the schools' own effects (SD of the latent ability) and of the children's.
+SCHOOL_SD = 0.3
+CHILD_SD = 0.8
+#: The share of children with no outcome (moved school, absent at the assessment).
+LOST = 0.05
+#: The latent ability above which a child reaches a good level of development (about 68%).
+GLD_THRESHOLD = -0.47
+#: The school readiness metric the programme's estimate is for, and the share of England's
+#: reception children the programme would reach at scale.
+METRIC = "children-achieving-a-good-level-of-development-at-the-end-of-reception-eyfs-profile"
+AREA = "E92000001"
+REACH = 0.4
 
 
 def _units(rng: random.Random) -> list[dict[str, str]]:
@@ -82,6 +104,7 @@ def load_trial(session: Session, *, missions_by_slug: dict[str, Mission]) -> Tri
                                                         "role": "secondary"}],
         "model": "cluster_robust", "covariates": ["baseline_language"],
         "subgroups": ["region"], "multiple_testing": "holm", "alpha": 0.05,
+        "education": True,
         "notes": "Illustrative. Linear probability model for the primary outcome with "
                  "CR2 standard errors by school; children missing the outcome are reported "
                  "in the CONSORT flow and not imputed."}))
@@ -94,9 +117,56 @@ def load_trial(session: Session, *, missions_by_slug: dict[str, Mission]) -> Tri
         stratify=True, balance_threshold=0.1))
     service.allocate(session, trial=trial, seed_text=str(ALLOCATION_SEED))
     service.set_status(session, trial=trial, status=TrialStatus.RECRUITING)
+    service.set_status(session, trial=trial, status=TrialStatus.ANALYSING)
+    service.load_outcomes(session, trial=trial, rows=_outcomes(
+        service.units(session, trial), random.Random(OUTCOME_SEED)))  # noqa: S311
+    service.set_status(session, trial=trial, status=TrialStatus.FINISHED)
     _backdate(session, trial)
     session.flush()
+    if intervention is not None:
+        _use_as_evidence(session, trial)
     return trial
+
+
+def _outcomes(units: list[TrialUnit], rng: random.Random) -> list[dict[str, str]]:
+    """Each child's outcomes at the end of reception, from a latent language ability: the
+    baseline score, the school's own effect, the child's, and the programme's effect; the
+    language score is that ability on a 100 ± 15 scale, and a good level of development is
+    the ability above a threshold (with some noise of its own)."""
+    schools: dict[str, float] = {}
+    rows = []
+    for unit in units:
+        school = schools.setdefault(unit.cluster, rng.gauss(0, SCHOOL_SD))
+        baseline = (unit.covariates["baseline_language"] - 100) / math.hypot(6, 12)
+        ability = (0.5 * baseline + school + rng.gauss(0, CHILD_SD)
+                   + (EFFECT_SD if unit.arm == "programme" else 0.0))
+        if rng.random() < LOST:
+            continue
+        gld = ability + rng.gauss(0, 0.5) > GLD_THRESHOLD
+        rows.append({"unit_id": unit.unit_id, "outcome": "language",
+                     "value": f"{100 + 15 * ability:.1f}"})
+        rows.append({"unit_id": unit.unit_id, "outcome": "gld", "value": "1" if gld else "0"})
+    return rows
+
+
+def _use_as_evidence(session: Session, trial: Trial) -> None:
+    """The primary result as the evidence for the programme's effect on school readiness in
+    England, when the metric is one of the mission's."""
+    found = results.trial_results(session, trial)
+    primary = found.primary
+    metric = next((m for m in evidence_link.candidate_metrics(trial) if m.slug == METRIC),
+                  None)
+    if primary is None or primary.estimate is None or metric is None or \
+            trial.intervention_id is None:
+        return
+    evidence_link.link_evidence(session, trial=trial, results=found, data=EvidenceLinkIn(
+        intervention_id=trial.intervention_id, outcome=primary.outcome, arm=primary.arm,
+        metric_slug=METRIC, area_code=AREA, factor=100 * REACH,
+        factor_explanation=f"Illustrative: at scale the programme would reach about "
+                           f"{REACH:.0%} of reception children in England; the trial's "
+                           f"difference in the share reaching a good level of development, "
+                           f"in percentage points, is counted for them.",
+        reason="Illustrative: the demo trial's result is now the evidence for this estimate."))
 
 
 def _backdate(session: Session, trial: Trial) -> None:
@@ -112,3 +182,5 @@ def _backdate(session: Session, trial: Trial) -> None:
     trial.registered_at = now - dt.timedelta(days=38)
     allocation.committed_at = now - dt.timedelta(days=30)
     allocation.allocated_at = now - dt.timedelta(days=21)
+    for load in service.outcome_loads(session, trial):
+        load.loaded_at = now - dt.timedelta(days=3)

@@ -106,6 +106,10 @@ class PlanIn(BaseModel):
     multiple_testing: MultipleTesting = MultipleTesting.NONE
     alpha: float = Field(default=0.05, gt=0, lt=0.5)
     notes: str = ""
+    #: The outcomes are attainment measures: effect sizes are also given as the EEF's months
+    #: of additional progress. Left out of the hashed content when false, so that plans
+    #: written before the field existed keep their hashes.
+    education: bool = False
 
     @model_validator(mode="after")
     def _consistent(self) -> PlanIn:

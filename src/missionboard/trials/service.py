@@ -221,7 +221,10 @@ def _plan_content(trial: Trial, data: PlanIn) -> dict[str, Any]:
     if unknown:
         raise ValidationFailed([FieldError("outcomes", "Not an outcome of this trial: "
                                                        + ", ".join(unknown))])
-    return data.model_dump(mode="json")
+    content = data.model_dump(mode="json")
+    if not content["education"]:  # absent unless set: older plans keep their hashes
+        del content["education"]
+    return content
 
 
 def _set_content(plan: AnalysisPlan, content: dict[str, Any]) -> None:

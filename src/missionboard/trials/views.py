@@ -224,9 +224,14 @@ def mission_trials(request: Request, slug: str, db: DB, user: CurrentUser) -> Re
 
 @router.get("/trials/{slug}", response_class=HTMLResponse)
 def trial_page(request: Request, slug: str, db: DB, user: CurrentUser) -> Response:
+    from missionboard.trials import adoption
+
     trial = _trial(db, user, slug)
     return render(request, "trials/trial.html", {
         **_public_context(db, trial), "can_edit": access.can_edit_mission(user, trial.mission_id),
+        "adoption_programmes": [p for p in adoption.list_programmes(db, trial=trial)
+                                if p.is_public
+                                or access.can_edit_mission(user, p.mission_id)],
     }, user=user)
 
 
@@ -364,7 +369,8 @@ def _plan_values(db: DB, trial: Trial) -> dict[str, str]:
     return {"plan_outcomes": "\n".join(f"{o['key']} | {o['role']}" for o in c["outcomes"]),
             "model": c["model"], "covariates": ", ".join(c["covariates"]),
             "subgroups": ", ".join(c["subgroups"]), "multiple_testing": c["multiple_testing"],
-            "alpha": str(c["alpha"]), "notes": c["notes"]}
+            "alpha": str(c["alpha"]), "notes": c["notes"],
+            "education": "yes" if c.get("education") else ""}
 
 
 def _manage_page(request: Request, db: DB, user: User, trial: Trial, *,
@@ -427,7 +433,8 @@ def _plan_data(values: dict[str, str]) -> PlanIn:
         "covariates": _names(values.get("covariates", "")),
         "subgroups": _names(values.get("subgroups", "")),
         "multiple_testing": values.get("multiple_testing") or "none",
-        "alpha": values.get("alpha") or "0.05", "notes": values.get("notes", "").strip()})
+        "alpha": values.get("alpha") or "0.05", "notes": values.get("notes", "").strip(),
+        "education": values.get("education") == "yes"})
 
 
 def _plan_errors(exc: ValidationFailed) -> ValidationFailed:

@@ -611,6 +611,7 @@ def _install_problem_handlers(app: FastAPI) -> None:
 def create_api(settings: Settings, session_factory: sessionmaker[Session]) -> FastAPI:
     """The public API as its own application, to be mounted at ``/api/v1``."""
     from missionboard.deliberation.api import router as deliberation_router
+    from missionboard.trials.adoption_views import api_router as adoption_router
     from missionboard.trials.views import api_router as trials_router
 
     app = FastAPI(
@@ -629,4 +630,5 @@ def create_api(settings: Settings, session_factory: sessionmaker[Session]) -> Fa
     app.include_router(deliberation_router)  # first: votes are the busiest route
     app.include_router(router)
     app.include_router(trials_router)
+    app.include_router(adoption_router)
     return app

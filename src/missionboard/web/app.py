@@ -155,7 +155,10 @@ def create_app(
     from missionboard.missions.views import router as missions_router
     from missionboard.panels.views import router as panels_router
     from missionboard.stocktakes.views import router as stocktakes_router
+    from missionboard.trials.adoption_views import router as adoption_router
+    from missionboard.trials.results_views import router as results_router
     from missionboard.trials.views import router as trials_router
+    from missionboard.trials.what_works_views import router as what_works_router
     from missionboard.web.api import create_api
 
     analyser = session_factory is None and settings.deliberation_worker
@@ -202,4 +205,7 @@ def create_app(
     app.include_router(deliberation_router)
     app.include_router(panels_router)
     app.include_router(trials_router)
+    app.include_router(adoption_router)
+    app.include_router(results_router)
+    app.include_router(what_works_router)
     return app
