@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
+from missionboard.analytics import sortition
 from missionboard.analytics.sortition import (
     InfeasibleQuotas,
     Quota,
@@ -20,6 +21,7 @@ from missionboard.analytics.sortition import (
     legacy,
     legacy_probabilities,
     leximin,
+    maximin,
 )
 
 People = dict[str, dict[str, str]]
@@ -246,3 +248,96 @@ def test_duplicating_every_volunteer_keeps_at_least_half_the_minimum(
     twice = leximin(doubled, quotas, k)
     assert twice.min_probability >= original.min_probability / 2 - 1e-6
     assert sum(twice.probabilities.values()) == pytest.approx(k, abs=1e-6)
+
+
+def _brute_force_leximin(people: People, quotas: Sequence[Quota], k: int) -> list[float]:
+    """Every feasible panel enumerated; each stage maximises the floor of the unfixed people,
+    then fixes those who cannot rise above it (one LP each), until everyone is fixed."""
+    ids = list(people)
+    panels = [p for p in itertools.combinations(ids, k) if _meets(p, people, quotas, k)]
+    member = np.array([[i in p for p in panels] for i in ids], dtype=float)
+    n_panels, n = len(panels), len(ids)
+    selectable = member.sum(axis=1) > 0
+    fixed: dict[int, float] = {i: 0.0 for i in range(n) if not selectable[i]}
+
+    def solve(objective: np.ndarray, floor: float | None) -> tuple[float, np.ndarray]:
+        rows, bounds = [], []
+        for i in range(n):
+            row = np.concatenate([-member[i], [0.0]])
+            if i in fixed:
+                bounds.append(-fixed[i] + 1e-9)
+            elif floor is None:
+                row[-1] = 1.0
+                bounds.append(0.0)
+            else:
+                bounds.append(-floor + 1e-9)
+            rows.append(row)
+        result = linprog(objective, A_ub=np.array(rows), b_ub=np.array(bounds),
+                         A_eq=np.concatenate([np.ones(n_panels), [0.0]])[None, :], b_eq=[1.0],
+                         bounds=[(0, None)] * n_panels + [(None, None)], method="highs")
+        assert result.status == 0
+        return float(-result.fun), result.x
+
+    while len(fixed) < n:
+        z, _ = solve(np.concatenate([np.zeros(n_panels), [-1.0]]), None)
+        for i in [i for i in range(n) if i not in fixed]:
+            best, _ = solve(np.concatenate([-member[i], [0.0]]), z)
+            if best <= z + 1e-7:
+                fixed[i] = z
+    return sorted(fixed.values())
+
+
+TIGHT = [
+    Quota("gender", "woman", 2, 2),
+    Quota("gender", "man", 2, 2),
+    Quota("age", "young", 1, 1),
+    Quota("age", "middle", 2, 2),
+    Quota("age", "old", 1, 1),
+]
+
+
+@pytest.mark.parametrize(("seed", "quotas"), [(5, QUOTAS), (6, TIGHT), (7, TIGHT)])
+def test_every_probability_matches_a_brute_force_leximin(seed: int,
+                                                         quotas: list[Quota]) -> None:
+    people = _pool(11, seed)
+    expected = _brute_force_leximin(people, quotas, 4)
+    found = sorted(leximin(people, quotas, 4).probabilities.values())
+    assert found == pytest.approx(expected, abs=1e-6)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 6])
+def test_maximin_reaches_leximins_minimum(seed: int) -> None:
+    people = _pool(11, seed)
+    quick = maximin(people, TIGHT, 4)
+    expected_min, _ = _brute_force_maximin(people, TIGHT, 4)
+    assert quick.min_probability == pytest.approx(expected_min, abs=1e-6)
+    assert quick.min_probability == pytest.approx(
+        leximin(people, TIGHT, 4).min_probability, abs=1e-6)
+    assert sum(quick.probabilities.values()) == pytest.approx(4, abs=1e-6)
+    _check_support(quick, people, TIGHT, 4)
+
+
+@given(seed=st.integers(0, 10_000), steps=st.integers(1, 4))
+@settings(max_examples=40, deadline=None)
+def test_local_search_keeps_panels_feasible_and_never_loses_weight(seed: int,
+                                                                   steps: int) -> None:
+    """The pricing moves (single swaps, and pairs that repair tight quotas) stay feasible."""
+    people = _pool(14, seed)
+    try:
+        model = sortition._build(people, TIGHT, 4, None)
+        start = sortition._Pricer(model, 0).best(np.zeros(len(model.sizes)))
+    except InfeasibleQuotas:
+        return
+    if start is None:
+        return
+    weights = np.random.default_rng(seed).random(len(model.sizes))
+    swaps = sortition._Swaps(model, TIGHT)
+    for pairs in (False, True):
+        found = swaps.improve(start, weights, steps, pairs=pairs)
+        assert found.sum() == 4
+        assert (found >= 0).all()
+        assert (found <= model.sizes).all()
+        counts = model.rows @ found
+        assert (counts >= model.lower).all()
+        assert (counts <= model.upper).all()
+        assert weights @ found >= weights @ start - 1e-12

@@ -12,16 +12,22 @@ LEXIMIN chooses a distribution λ over feasible panels so that the selection pro
 *types* — people with identical values of the quota features — since LEXIMIN gives everyone of
 a type the same probability: a panel is an integer count c_t ≤ n_t per type t, and
 p_t = Σ_P λ_P c_{P,t} / n_t. Each stage maximises the common floor z of the unfixed types
-through the dual
+in the master programme
 
-    min ŷ − Σ_{fixed t} v_t·y_t  s.t.  Σ_t y_t·c_{P,t}/n_t ≤ ŷ for every known panel P,
-    Σ_{unfixed t} y_t = 1,  y ≥ 0,
+    max z  s.t.  Σ_P λ_P·c_{P,t}/n_t ≥ z for unfixed t,  ≥ v_t for fixed t,  Σ_P λ_P = 1,  λ ≥ 0,
 
-priced by the integer programme max_c Σ_t (y_t/n_t)·c_t over the quota constraints (HiGHS).
-When pricing finds no panel above ŷ, the unfixed types with positive dual weight are fixed at
-z (complementary slackness: no optimal λ can raise them). The dual is one HiGHS model kept
-alive for the whole run: a new panel adds a row, fixing types changes costs and one row, and
-each solve starts from the last basis. λ is read from the panel rows' multipliers at the end.
+over the panels found so far (one HiGHS model kept alive for the whole run, solved by the
+primal simplex from the last basis: a new panel adds a column, fixing a type changes one
+coefficient and one bound). With the rows' duals y_t ≥ 0 and ŷ (the convexity row's), a panel
+improves the master when Σ_t (y_t/n_t)·c_t > ŷ. Pricing looks first for such panels by local
+search from the panels of the current lottery (whose value is exactly ŷ): the best single
+swaps of one member's type for another's that keep the quotas and households, then — for
+tight quotas, where single swaps are rare — pairs of swaps whose second repairs the quota rows
+the first breaks. Only when the search finds nothing does the integer programme
+max_c Σ_t (y_t/n_t)·c_t over the quota constraints (HiGHS) decide; when it finds no panel
+above ŷ either, the stage is optimal, and the unfixed types with positive dual weight are
+fixed at z (complementary slackness: no optimal λ can raise them). The first stage alone
+gives the maximin distribution (:func:`maximin`): the best achievable minimum probability.
 With a household rule, everyone is their own type and each household gets a row Σ c ≤ 1.
 """
 
@@ -46,14 +52,20 @@ __all__ = [
     "legacy",
     "legacy_probabilities",
     "leximin",
+    "maximin",
 ]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 _PRICING_TOLERANCE = 1e-7
+_TARGET_MARGIN = 1e-5  # an integer programme stops at a panel this much better than needed
 _DUAL_POSITIVE = 1e-7
 _MAX_ITERATIONS = 100_000
+_SWAP_STARTS = 20  # panels of the lottery searched from at each pricing round
+_SWAP_STEPS = 3  # moves per search
+_PAIR_FIRSTS = 30  # first swaps tried for a pair of swaps
+_PAIR_KEEP = _SWAP_STARTS  # panels found by pairs of swaps added per round
 
 
 @dataclass(frozen=True)
@@ -275,11 +287,30 @@ class _Pricer:
         h.changeObjectiveSense(highspy.ObjSense.kMaximize)
         self.h = h
 
-    def best(self, weights: FloatArray) -> IntArray | None:
+    def improving(self, weights: FloatArray, threshold: float) -> IntArray | None:
+        """A composition with ``weights · c > threshold``, or None when there is none.
+
+        The search stops at the first such composition (the objective target) or as soon as
+        its bound shows that none exists (the objective bound), without proving optimality."""
+        self.h.setOptionValue("objective_target", threshold + _TARGET_MARGIN)
+        self.h.setOptionValue("objective_bound", threshold)
+        try:
+            found = self.best(weights, exact=False)
+        finally:
+            self.h.setOptionValue("objective_target", -highspy.kHighsInf)
+            self.h.setOptionValue("objective_bound", highspy.kHighsInf)
+        if found is None or float(weights @ found) <= threshold:
+            return None
+        return found
+
+    def best(self, weights: FloatArray, *, exact: bool = True) -> IntArray | None:
         """The composition maximising ``weights · c``, or None when there is none."""
         self.h.changeColsCost(self.n, np.arange(self.n, dtype=np.int32), weights)
         self.h.run()
-        if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        status = self.h.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal and (
+            exact or status != highspy.HighsModelStatus.kObjectiveTarget
+        ):
             return None
         values = np.asarray(self.h.getSolution().col_value, dtype=np.float64)
         return np.rint(values).astype(np.int64)
@@ -377,52 +408,211 @@ def _initial_panels(
     return list(panels.values()), selectable
 
 
-class _DualLP:
-    """The restricted dual of one LEXIMIN stage, kept alive in HiGHS across the whole run.
+class _Swaps:
+    """Pricing by local search: the best single swaps (one member of a type out, one of
+    another type in) that keep a panel within the quotas and the household rule.
 
-    Columns are y_t for the active types and ŷ; row 0 is Σ_{unfixed t} y_t = 1 and every
-    known panel P adds the row Σ_t y_t·c_{P,t}/n_t − ŷ ≤ 0. Fixing types changes their cost
-    to −v_t and drops them from row 0, so each solve starts from the previous basis."""
+    A panel in the current lottery has reduced cost zero, so any swap that raises its weight
+    gives an improving panel; the integer programme is needed only when no swap does."""
+
+    def __init__(self, model: _Model, quotas: Sequence[Quota]) -> None:
+        self.sizes = model.sizes
+        self.rows = model.rows
+        n_quotas, n_types = model.rows.shape
+        features = sorted({q.feature for q in quotas})
+        # value[t, f]: the quota row of type t's value of feature f (n_quotas: no quota row)
+        value = np.full((n_types, len(features)), n_quotas, dtype=np.int64)
+        for r, q in enumerate(quotas):
+            f = features.index(q.feature)
+            value[model.rows[r] > 0, f] = r
+        self.value = value
+        self.lower = np.r_[model.lower, -np.inf]
+        self.upper = np.r_[model.upper, np.inf]
+        house = np.full(n_types, -1, dtype=np.int64)
+        for h, row in enumerate(model.household_rows):
+            house[row > 0] = h
+        self.house = house
+        self.n_houses = len(model.household_rows)
+        # Pairs of swaps pay only where most quotas are exact (minimum = maximum): there single
+        # swaps are rare, while with slack they add weak panels that slow the master down.
+        self.pairs = bool(len(model.lower)) and float(np.mean(model.lower == model.upper)) >= 0.5
+
+    def _feasible(self, c: IntArray, counts: FloatArray, out: IntArray, into: IntArray
+                  ) -> npt.NDArray[np.bool_]:
+        """ok[i, j]: taking one of type out[i] out of ``c`` and one of type into[j] in keeps
+        every quota row and household within bounds (rows a swap does not touch must be)."""
+        v_out, v_in = self.value[out], self.value[into]
+        removable = counts[v_out] - 1 >= self.lower[v_out] - 1e-9
+        addable = counts[v_in] + 1 <= self.upper[v_in] + 1e-9
+        ok: npt.NDArray[np.bool_] = np.all(
+            (v_out[:, None, :] == v_in[None, :, :])
+            | (removable[:, None, :] & addable[None, :, :]), axis=2)
+        if self.n_houses:
+            occupied = np.zeros(self.n_houses + 1)
+            np.add.at(occupied, self.house[out], c[out])
+            h_in, h_out = self.house[into], self.house[out]
+            free = (h_in < 0) | (occupied[h_in] == 0)
+            ok &= free[None, :] | ((h_in[None, :] == h_out[:, None]) & (h_in >= 0)[None, :])
+        return ok
+
+    def _move(self, c: IntArray, counts: FloatArray, a: int, b: int) -> None:
+        c[a] -= 1
+        c[b] += 1
+        counts[self.value[a]] -= 1
+        counts[self.value[b]] += 1
+        counts[-1] = 0.0
+
+    def _pair(self, c: IntArray, counts: FloatArray, *, weights: FloatArray, out: IntArray,
+              into: IntArray, gain: FloatArray) -> tuple[int, int, int, int] | None:
+        """The best improving pair of swaps whose second repairs the quota rows the first
+        breaks (tight quotas allow few single swaps), among the best first swaps."""
+        flat = gain.ravel()
+        if flat.size > _PAIR_FIRSTS:
+            top = np.argpartition(-flat, _PAIR_FIRSTS)[:_PAIR_FIRSTS]
+            order = top[np.argsort(-flat[top])]
+        else:
+            order = np.argsort(-flat)
+        best: tuple[float, tuple[int, int, int, int]] | None = None
+        for index in order:
+            i, j = divmod(int(index), gain.shape[1])
+            a, b = int(out[i]), int(into[j])
+            if a == b:
+                continue
+            va, vb = self.value[a], self.value[b]
+            differ = va != vb
+            broken = differ & ((counts[va] - 1 < self.lower[va] - 1e-9)
+                               | (counts[vb] + 1 > self.upper[vb] + 1e-9))
+            c2, counts2 = c.copy(), counts.copy()
+            self._move(c2, counts2, a, b)
+            out2 = np.flatnonzero(c2 > 0)
+            into2 = np.flatnonzero(c2 < self.sizes)
+            if broken.any():
+                out2 = out2[np.all(self.value[out2][:, broken] == vb[broken], axis=1)]
+                into2 = into2[np.all(self.value[into2][:, broken] == va[broken], axis=1)]
+            if not len(out2) or not len(into2):
+                continue
+            total = gain[i, j] + weights[into2][None, :] - weights[out2][:, None]
+            total = np.where(self._feasible(c2, counts2, out2, into2), total, -np.inf)
+            k, m = np.unravel_index(int(np.argmax(total)), total.shape)
+            value = float(total[k, m])
+            if value > 1e-12 and (best is None or value > best[0]):
+                best = (value, (a, b, int(out2[k]), int(into2[m])))
+        return None if best is None else best[1]
+
+    def improve(self, panel: IntArray, weights: FloatArray, steps: int, *, pairs: bool
+                ) -> IntArray:
+        """Up to ``steps`` steepest-ascent moves from ``panel`` (a copy is returned): single
+        swaps, and with ``pairs`` a pair of swaps when no single swap improves."""
+        c = panel.copy()
+        counts = np.r_[self.rows @ c, 0.0]
+        for _ in range(steps):
+            out = np.flatnonzero(c > 0)
+            into = np.flatnonzero(c < self.sizes)
+            gain = weights[into][None, :] - weights[out][:, None]
+            feasible = np.where(self._feasible(c, counts, out, into), gain, -np.inf)
+            i, j = np.unravel_index(int(np.argmax(feasible)), feasible.shape)
+            if feasible[i, j] > 1e-12:
+                self._move(c, counts, int(out[i]), int(into[j]))
+                continue
+            pair = (self._pair(c, counts, weights=weights, out=out, into=into, gain=gain)
+                    if pairs else None)
+            if pair is None:
+                break
+            self._move(c, counts, pair[0], pair[1])
+            self._move(c, counts, pair[2], pair[3])
+        return c
+
+
+class _MasterLP:
+    """The primal of one LEXIMIN stage, kept alive in HiGHS across the whole run.
+
+    Column 0 is z; every known panel P adds a column λ_P. Row t (one per active type) is
+    Σ_P λ_P·c_{P,t}/n_t − z ≥ 0 while t is unfixed and ≥ its floor once fixed; the last row
+    is Σ_P λ_P = 1. Adding panels and fixing types keep the current point feasible, so the
+    primal simplex starts each solve from the previous basis."""
 
     def __init__(self, n: int) -> None:
         self.n = n
+        self.columns = 0
         h = _highs()
         h.setOptionValue("presolve", "off")
+        # The primal simplex, unscaled and unperturbed: adding panels and fixing types keep
+        # the point feasible, and on these degenerate programmes it pivots least this way.
+        h.setOptionValue("simplex_strategy", 4)
+        h.setOptionValue("simplex_scale_strategy", 0)
+        h.setOptionValue("primal_simplex_bound_perturbation_multiplier", 0.0)
         inf = highspy.kHighsInf
-        h.addVars(n + 1, np.r_[np.zeros(n), -inf], np.full(n + 1, inf))
-        h.changeColsCost(n + 1, np.arange(n + 1, dtype=np.int32), np.r_[np.zeros(n), 1.0])
-        h.addRow(1.0, 1.0, n, np.arange(n, dtype=np.int32), np.ones(n))
+        h.addVar(-inf, inf)
+        h.changeColCost(0, 1.0)
+        h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+        for _ in range(n):
+            h.addRow(0.0, inf, 1, np.array([0], dtype=np.int32), np.array([-1.0]))
+        h.addRow(1.0, 1.0, 0, np.array([], dtype=np.int32), np.array([]))
         self.h = h
 
     def add(self, shares: FloatArray) -> None:
-        """Add one row per panel (``shares[P, t] = c_{P,t}/n_t``): its nonzeros, then −ŷ."""
-        inf = highspy.kHighsInf
+        """Add one column per panel (``shares[P, t] = c_{P,t}/n_t``)."""
         for row in shares:
             nz = np.flatnonzero(row)
             index = np.r_[nz, self.n].astype(np.int32)
-            self.h.addRow(-inf, 0.0, len(index), index, np.r_[row[nz], -1.0])
+            self.h.addCol(0.0, 0.0, highspy.kHighsInf, len(index), index, np.r_[row[nz], 1.0])
+            self.columns += 1
 
     def fix(self, types: IntArray, floor: float) -> None:
-        self.h.changeColsCost(len(types), types.astype(np.int32), np.full(len(types), -floor))
+        inf = highspy.kHighsInf
         for t in types:
-            self.h.changeCoeff(0, int(t), 0.0)
+            self.h.changeCoeff(int(t), 0, 0.0)
+            self.h.changeRowBounds(int(t), floor, inf)
 
-    def solve(self) -> tuple[FloatArray, float]:
+    def solve(self) -> tuple[FloatArray, float, float]:
+        """The type rows' duals y ≥ 0, the convexity row's dual, and z."""
         self.h.run()
         if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             raise RuntimeError(
-                f"the restricted dual failed: {self.h.modelStatusToString(self.h.getModelStatus())}"
+                f"the LEXIMIN master failed: {self.h.modelStatusToString(self.h.getModelStatus())}"
             )
-        x = np.asarray(self.h.getSolution().col_value, dtype=np.float64)
-        return x[: self.n], float(x[self.n])
+        solution = self.h.getSolution()
+        duals = np.asarray(solution.row_dual, dtype=np.float64)
+        return -duals[: self.n], float(duals[self.n]), float(solution.col_value[0])
 
     def distribution(self) -> FloatArray:
-        """λ over the panels: the multipliers of their rows at the last solve."""
-        duals = -np.asarray(self.h.getSolution().row_dual, dtype=np.float64)[1:]
-        weights = np.clip(duals, 0.0, None)
+        """λ over the panels at the last solve."""
+        x = np.asarray(self.h.getSolution().col_value, dtype=np.float64)[1:]
+        weights = np.clip(x, 0.0, None)
         weights[weights < 1e-12] = 0.0
         normalised: FloatArray = weights / weights.sum()
         return normalised
+
+
+def _price(swaps: _Swaps, pricer: _Pricer, panels: Sequence[IntArray], *, lam: FloatArray,
+           weights: FloatArray, threshold: float, known: set[bytes]) -> list[IntArray]:
+    """New panels worth more than ``threshold`` at ``weights`` (none: the stage is optimal).
+
+    Single swaps from the heaviest panels of the lottery first; then pairs of swaps (only the
+    best few of those, which are weaker and would crowd the master); then the integer
+    programme. ``known`` gains the panels returned."""
+    for pairs in (False, True) if swaps.pairs else (False,):
+        fresh: dict[bytes, IntArray] = {}
+        for j in np.argsort(-lam)[:_SWAP_STARTS]:
+            if lam[j] <= 0:
+                break
+            better = swaps.improve(panels[j], weights, _SWAP_STEPS, pairs=pairs)
+            key = better.tobytes()
+            if float(weights @ better) > threshold and key not in known:
+                fresh[key] = better
+        if fresh:
+            found = sorted(fresh.values(), key=lambda c: -float(weights @ c))
+            if pairs:
+                found = found[:_PAIR_KEEP]
+            known.update(c.tobytes() for c in found)
+            return found
+    best = pricer.improving(weights, threshold)
+    if best is None:
+        return []
+    if best.tobytes() in known:
+        raise RuntimeError("LEXIMIN pricing repeated a known panel")
+    known.add(best.tobytes())
+    return [best]
 
 
 def check(
@@ -440,6 +630,21 @@ def check(
         raise _infeasible(model, quotas)
 
 
+def maximin(
+    people: Mapping[str, Mapping[str, str]],
+    quotas: Sequence[Quota],
+    k: int,
+    *,
+    households: Sequence[Hashable] | None = None,
+    seed: int = 0,
+) -> Selection:
+    """A distribution over feasible panels with the largest possible minimum selection
+    probability: LEXIMIN's first stage. The minimum is LEXIMIN's; the other probabilities
+    are whatever that stage's solution gives (not yet raised in turn). Used to report the best
+    achievable minimum quickly, and in the benchmark against tools that stop there."""
+    return _distribution(people, quotas, k, households=households, seed=seed, stages=1)
+
+
 def leximin(
     people: Mapping[str, Mapping[str, str]],
     quotas: Sequence[Quota],
@@ -455,40 +660,54 @@ def leximin(
     solver's random choices; the probabilities do not depend on it.
     Raises :class:`InfeasibleQuotas` when no panel meets the quotas.
     """
+    return _distribution(people, quotas, k, households=households, seed=seed, stages=None)
+
+
+def _distribution(
+    people: Mapping[str, Mapping[str, str]],
+    quotas: Sequence[Quota],
+    k: int,
+    *,
+    households: Sequence[Hashable] | None,
+    seed: int,
+    stages: int | None,
+) -> Selection:
+    """LEXIMIN's stages, all of them or the first ``stages``."""
     model = _build(people, quotas, k, households)
     _check_obvious(model, quotas)
     pricer = _Pricer(model, seed)
     found, selectable = _initial_panels(model, pricer, quotas)
+    swaps = _Swaps(model, quotas)
     active = np.flatnonzero(selectable)
     sizes = model.sizes[active].astype(np.float64)
     panels = list(found)
-    lp = _DualLP(len(active))
+    known = {p.tobytes() for p in panels}
+    lp = _MasterLP(len(active))
     lp.add(np.array([p[active] for p in panels], dtype=np.float64) / sizes)
     fixed = np.zeros(len(active), dtype=bool)
-    floor = np.zeros(len(active))
     weights_full = np.zeros(len(model.sizes))
-    weights = np.full(len(panels), 1.0 / len(panels))
+    done = 0
     for _ in range(_MAX_ITERATIONS):
-        if fixed.all():
+        if fixed.all() or (stages is not None and done >= stages):
             break
-        y, y_hat = lp.solve()
+        y, y_hat, z = lp.solve()
         weights_full[:] = 0.0
         weights_full[active] = y / sizes
-        best = pricer.best(weights_full)
-        if best is not None and float(weights_full @ best) > y_hat + _PRICING_TOLERANCE:
-            panels.append(best)
-            lp.add((best[active] / sizes)[None, :])
+        fresh = _price(swaps, pricer, panels, lam=lp.distribution(), weights=weights_full,
+                       threshold=y_hat + _PRICING_TOLERANCE, known=known)
+        if fresh:
+            panels.extend(fresh)
+            lp.add(np.array([p[active] for p in fresh], dtype=np.float64) / sizes)
             continue
-        z = y_hat - float(floor[fixed] @ y[fixed])
         newly = ~fixed & (y > _DUAL_POSITIVE)
         if not newly.any():
             newly = ~fixed & (y >= y[~fixed].max())
-        floor[newly] = z
         fixed |= newly
-        weights = lp.distribution()
+        done += 1
         lp.fix(np.flatnonzero(newly), z)
     else:
         raise RuntimeError("LEXIMIN did not converge")
+    weights = lp.distribution()
     shares = np.array([p[active] for p in panels], dtype=np.float64) / sizes
     support = np.flatnonzero(weights)
     per_type = np.zeros(len(model.sizes))
