@@ -6,16 +6,13 @@ Personal data is shown only on the organisers' pages (editors of the panel's mis
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
 
 from missionboard.accounts import access
 from missionboard.accounts.models import User
@@ -41,6 +38,7 @@ from missionboard.web.deps import (
     form_values,
     render,
 )
+from missionboard.web.uploads import csv_bytes, on_file, rows_of
 
 router = APIRouter(dependencies=[Depends(csrf_protect)])
 
@@ -89,30 +87,10 @@ def _today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
-def _csv(rows: list[list[Any]]) -> bytes:
-    buffer = io.StringIO(newline="")
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
-    return buffer.getvalue().encode("utf-8")
 
 
-def _rows_of(upload: UploadFile | str | None, field: str) -> list[dict[str, str]]:
-    """An uploaded CSV file's rows, or a form error on ``field``."""
-    if not isinstance(upload, UploadFile) or not upload.filename:
-        raise ValidationFailed([FieldError(field, "Select a CSV file")])
-    try:
-        text = upload.file.read().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ValidationFailed([FieldError(field, "The file must be a CSV file in UTF-8")]
-                               ) from None
-    return [{(k or "").strip(): (v or "") for k, v in row.items()}
-            for row in csv.DictReader(io.StringIO(text, newline=""))]
 
 
-def _on_file(exc: ValidationFailed, field: str) -> ValidationFailed:
-    """An import's errors, each naming its row and column, shown against the file input."""
-    return ValidationFailed([FieldError(field, (f"Row {e.row}, column {e.field}: "
-                                                if e.row is not None else "") + e.message)
-                             for e in exc.errors])
 
 
 def _public_context(db: DB, panel: Panel) -> dict[str, Any]:
@@ -198,9 +176,9 @@ def _published_file(run: SelectionRun, name: str) -> tuple[bytes, str]:
         rows: list[list[Any]] = [["id", "probability", "selected"]]
         rows += [[p, repr(v), "yes" if p in run.selected else "no"]
                  for p, v in sorted(run.probabilities.items())]
-        return _csv(rows), "text/csv; charset=utf-8"
+        return csv_bytes(rows), "text/csv; charset=utf-8"
     if name == "selected.csv":
-        return _csv([["id"], *([p] for p in run.selected)]), "text/csv; charset=utf-8"
+        return csv_bytes([["id"], *([p] for p in run.selected)]), "text/csv; charset=utf-8"
     return json.dumps(run_record(run), indent=1).encode("utf-8"), "application/json"
 
 
@@ -398,10 +376,10 @@ async def import_features(request: Request, slug: str, db: DB, user: CurrentUser
     user, panel = _editable(db, user, slug)
     form = await request.form()
     try:
-        rows = _rows_of(form.get("shares_file"), "shares_file")
+        rows = rows_of(form.get("shares_file"), "shares_file")
         saved = service.import_shares(db, panel=panel, rows=rows)
     except ValidationFailed as exc:
-        return _manage_page(request, db, user, panel, error=_on_file(exc, "shares_file"))
+        return _manage_page(request, db, user, panel, error=on_file(exc, "shares_file"))
     return _done(request, slug, f"Census figures imported for {len(saved)} features; the "
                                 "targets follow from the shares.", "#features")
 
@@ -436,10 +414,10 @@ async def import_addresses(request: Request, slug: str, db: DB, user: CurrentUse
     user, panel = _editable(db, user, slug)
     form = await request.form()
     try:
-        rows = _rows_of(form.get("address_file"), "address_file")
+        rows = rows_of(form.get("address_file"), "address_file")
         added = service.import_addresses(db, panel=panel, rows=rows)
     except ValidationFailed as exc:
-        return _manage_page(request, db, user, panel, error=_on_file(exc, "address_file"))
+        return _manage_page(request, db, user, panel, error=on_file(exc, "address_file"))
     return _done(request, slug, f"{added:,} addresses added to the list.", "#invitations")
 
 
@@ -478,7 +456,7 @@ def letters(request: Request, slug: str, number: Number, db: DB, user: CurrentUs
     user, panel = _editable(db, user, slug)
     base = str(request.base_url).rstrip("/")
     rows = service.letters(db, panel=panel, round_number=number)
-    body = _csv([["reference", "line1", "line2", "town", "postcode", "code",
+    body = csv_bytes([["reference", "line1", "line2", "town", "postcode", "code",
                   "registration_url"]] + [
         [r["reference"], r["line1"], r["line2"], r["town"], r["postcode"], r["code"],
          base + r["registration_path"]] for r in rows])

@@ -31,7 +31,6 @@ from missionboard.trials.adoption_schemas import (
     ProgrammeIn,
     ProjectionOut,
 )
-from missionboard.trials.views import _csv, _on_file, _rows_of
 from missionboard.web import api as public_api
 from missionboard.web.api import Caller, Problem
 from missionboard.web.deps import (
@@ -43,6 +42,7 @@ from missionboard.web.deps import (
     form_values,
     render,
 )
+from missionboard.web.uploads import csv_bytes, on_file, rows_of
 
 router = APIRouter(dependencies=[Depends(csrf_protect)])
 
@@ -132,7 +132,7 @@ def programme_page(request: Request, slug: str, db: DB, user: CurrentUser) -> Re
 def adoption_csv(slug: str, db: DB, user: CurrentUser) -> Response:
     """Every eligible unit with its adoption and its status today."""
     programme = _programme(db, user, slug)
-    return Response(_csv(service.adoption_rows(db, programme)),
+    return Response(csv_bytes(service.adoption_rows(db, programme)),
                     media_type="text/csv; charset=utf-8", headers={
                         "Content-Disposition": f'attachment; filename="{slug}-adoption.csv"'})
 
@@ -248,10 +248,10 @@ async def import_units(request: Request, slug: str, db: DB, user: CurrentUser) -
     user, programme = _editable(db, user, slug)
     form = await request.form()
     try:
-        rows = _rows_of(form.get("units_file"), "units_file")
+        rows = rows_of(form.get("units_file"), "units_file")
         done = service.import_units(db, programme=programme, rows=rows)
     except ValidationFailed as exc:
-        return _manage_page(request, db, user, programme, error=_on_file(exc, "units_file"))
+        return _manage_page(request, db, user, programme, error=on_file(exc, "units_file"))
     return _done(request, slug, f"{done.added:,} units added and {done.updated:,} updated.",
                  "#units")
 
@@ -261,11 +261,11 @@ async def import_records(request: Request, slug: str, db: DB, user: CurrentUser)
     user, programme = _editable(db, user, slug)
     form = await request.form()
     try:
-        rows = _rows_of(form.get("records_file"), "records_file")
+        rows = rows_of(form.get("records_file"), "records_file")
         done = service.import_adoptions(db, programme=programme, rows=rows)
     except ValidationFailed as exc:
         return _manage_page(request, db, user, programme,
-                            error=_on_file(exc, "records_file"))
+                            error=on_file(exc, "records_file"))
     return _done(request, slug, f"{done.added:,} adoption records added and {done.updated:,} "
                                 "updated.", "#records")
 

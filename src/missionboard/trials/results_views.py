@@ -37,6 +37,7 @@ from missionboard.web.deps import (
     form_values,
     render,
 )
+from missionboard.web.uploads import base_url
 
 router = APIRouter(dependencies=[Depends(csrf_protect)])
 
@@ -64,8 +65,6 @@ def _editable(db: DB, user: User | None, slug: str) -> tuple[User, Trial]:
     return user, trial
 
 
-def _base_url(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
 
 
 @router.get("/trials/{slug}/results", response_class=HTMLResponse)
@@ -221,7 +220,7 @@ async def use_as_evidence(request: Request, slug: str, db: DB, user: CurrentUser
     found = results.trial_results(db, trial)
     try:
         link = evidence_link.link_evidence(db, trial=trial, results=found,
-                                           data=_link_data(values), base_url=_base_url(request),
+                                           data=_link_data(values), base_url=base_url(request),
                                            actor=user)
     except ValidationFailed as exc:
         return _link_form(request, db, user, trial, found=found, values=values,

@@ -8,14 +8,11 @@ Drafts are seen only by the editors of the trial's mission (and admins)."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.datastructures import UploadFile
 
 from missionboard.accounts import access
 from missionboard.accounts.models import User
@@ -51,6 +48,7 @@ from missionboard.web.deps import (
     form_values,
     render,
 )
+from missionboard.web.uploads import base_url, csv_bytes, on_file, rows_of
 
 router = APIRouter(dependencies=[Depends(csrf_protect)])
 
@@ -120,36 +118,12 @@ def _mission_for_new(db: DB, user: User | None, slug: str) -> tuple[User, Missio
     return user, mission
 
 
-def _csv(rows: list[list[Any]]) -> bytes:
-    buffer = io.StringIO(newline="")
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
-    return buffer.getvalue().encode("utf-8")
 
 
-def _rows_of(upload: UploadFile | str | None, field: str) -> list[dict[str, str]]:
-    """An uploaded CSV file's rows, or a form error on ``field``."""
-    if not isinstance(upload, UploadFile) or not upload.filename:
-        raise ValidationFailed([FieldError(field, "Select a CSV file")])
-    try:
-        text = upload.file.read().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ValidationFailed([FieldError(field, "The file must be a CSV file in UTF-8")]
-                               ) from None
-    if "\x00" in text:
-        raise ValidationFailed([FieldError(field, "The file contains a NUL character")])
-    return [{(k or "").strip(): (v or "") for k, v in row.items()}
-            for row in csv.DictReader(io.StringIO(text, newline=""))]
 
 
-def _on_file(exc: ValidationFailed, field: str) -> ValidationFailed:
-    """An import's errors, each naming its row and column, shown against the file input."""
-    return ValidationFailed([FieldError(field, (f"Row {e.row}, column {e.field}: "
-                                                if e.row is not None else "") + e.message)
-                             for e in exc.errors])
 
 
-def _base_url(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
 
 
 def _plan_history(db: DB, trial: Trial) -> list[dict[str, Any]]:
@@ -191,14 +165,14 @@ def _register(request: Request, db: DB, mission: str | None) -> list[Registratio
     found = None
     if mission is not None:
         found = missions_service.get_mission(db, slug=mission, include_drafts=False)
-    return [service.registration_record(db, t, base_url=_base_url(request))
+    return [service.registration_record(db, t, base_url=base_url(request))
             for t in service.list_trials(db, mission=found) if t.is_public]
 
 
 @router.get("/trials/register.csv")
 def register_csv(request: Request, db: DB, mission: str | None = None) -> Response:
     """The register in the WHO Trial Registration Data Set's terms, one trial a row."""
-    body = _csv(service.registration_rows(_register(request, db, mission)))
+    body = csv_bytes(service.registration_rows(_register(request, db, mission)))
     return Response(body, media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": 'attachment; filename="missionboard-trials.csv"'})
 
@@ -238,7 +212,7 @@ def trial_page(request: Request, slug: str, db: DB, user: CurrentUser) -> Respon
 @router.get("/trials/{slug}/registration.json")
 def registration(request: Request, slug: str, db: DB, user: CurrentUser) -> Response:
     trial = _trial(db, user, slug)
-    record = service.registration_record(db, trial, base_url=_base_url(request))
+    record = service.registration_record(db, trial, base_url=base_url(request))
     return Response(record.model_dump_json(indent=1), media_type="application/json")
 
 
@@ -260,7 +234,7 @@ def allocation_csv(slug: str, db: DB, user: CurrentUser) -> Response:
     user, trial = _editable(db, user, slug)
     rows: list[list[Any]] = [["unit_id", "cluster", "arm"]]
     rows += [[u.unit_id, u.cluster, u.arm or ""] for u in service.units(db, trial)]
-    return Response(_csv(rows), media_type="text/csv; charset=utf-8", headers={
+    return Response(csv_bytes(rows), media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": f'attachment; filename="{slug}-allocation.csv"',
         "Cache-Control": "no-store"})
 
@@ -483,10 +457,10 @@ async def import_units(request: Request, slug: str, db: DB, user: CurrentUser) -
     user, trial = _editable(db, user, slug)
     form = await request.form()
     try:
-        rows = _rows_of(form.get("units_file"), "units_file")
+        rows = rows_of(form.get("units_file"), "units_file")
         added = service.import_units(db, trial=trial, rows=rows)
     except ValidationFailed as exc:
-        return _manage_page(request, db, user, trial, error=_on_file(exc, "units_file"))
+        return _manage_page(request, db, user, trial, error=on_file(exc, "units_file"))
     return _done(request, slug, f"{added:,} units uploaded.", "#randomisation")
 
 
@@ -527,10 +501,10 @@ async def load_outcomes(request: Request, slug: str, db: DB, user: CurrentUser) 
     user, trial = _editable(db, user, slug)
     form = await request.form()
     try:
-        rows = _rows_of(form.get("outcomes_file"), "outcomes_file")
+        rows = rows_of(form.get("outcomes_file"), "outcomes_file")
         load = service.load_outcomes(db, trial=trial, rows=rows)
     except ValidationFailed as exc:
-        return _manage_page(request, db, user, trial, error=_on_file(exc, "outcomes_file"))
+        return _manage_page(request, db, user, trial, error=on_file(exc, "outcomes_file"))
     return _done(request, slug, f"{load.rows:,} outcome values loaded under plan version "
                                 f"{load.plan_version}.", "#outcome-data")
 
@@ -570,7 +544,7 @@ def api_register(request: Request, db: public_api.DB, caller: Caller,
     if mission is not None:
         found = missions_service.get_mission(db, slug=mission,
                                              include_drafts=access.can_view_drafts(caller))
-    base = _base_url(request).removesuffix("/api/v1")
+    base = base_url(request).removesuffix("/api/v1")
     return RegisterOut(items=[service.registration_record(db, t, base_url=base)
                               for t in service.list_trials(db, mission=found)
                               if _can_see(caller, t)])
@@ -580,7 +554,7 @@ def api_register(request: Request, db: public_api.DB, caller: Caller,
 def api_trial(request: Request, slug: str, db: public_api.DB, caller: Caller) -> RegistrationOut:
     trial = _api_trial(db, caller, slug)
     return service.registration_record(db, trial,
-                                       base_url=_base_url(request).removesuffix("/api/v1"))
+                                       base_url=base_url(request).removesuffix("/api/v1"))
 
 
 @api_router.post("/trials/{slug}/assign", response_model=AssignOut,

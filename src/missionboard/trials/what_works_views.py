@@ -15,8 +15,9 @@ from missionboard.missions import service as missions_service
 from missionboard.missions.models import Mission
 from missionboard.trials import adoption, service, what_works
 from missionboard.trials.models import Trial
-from missionboard.trials.views import STATUS_LABELS, _base_url, _csv
+from missionboard.trials.views import STATUS_LABELS
 from missionboard.web.deps import DB, CurrentUser, render
+from missionboard.web.uploads import base_url, csv_bytes
 
 router = APIRouter()
 
@@ -88,6 +89,6 @@ def library_csv(request: Request, db: DB, mission: str | None = None,
     if mission is not None:
         found_mission = missions_service.get_mission(db, slug=mission, include_drafts=False)
     found, _, _ = _library(db, None, found_mission, min_padlocks, direction)
-    body = _csv(what_works.csv_rows(found, base_url=_base_url(request)))
+    body = csv_bytes(what_works.csv_rows(found, base_url=base_url(request)))
     return Response(body, media_type="text/csv; charset=utf-8", headers={
         "Content-Disposition": 'attachment; filename="missionboard-what-works.csv"'})
