@@ -17,7 +17,6 @@ from starlette.concurrency import run_in_threadpool
 from missionboard.accounts import access
 from missionboard.accounts.models import User
 from missionboard.errors import FieldError, ValidationFailed, validate
-from missionboard.missions import service as missions_service
 from missionboard.missions.models import Mission
 from missionboard.panels import charts, selection, service
 from missionboard.panels.models import (
@@ -38,6 +37,7 @@ from missionboard.web.deps import (
     form_values,
     render,
 )
+from missionboard.web.mission_access import mission_for_new
 from missionboard.web.uploads import csv_bytes, on_file, rows_of
 
 router = APIRouter(dependencies=[Depends(csrf_protect)])
@@ -76,11 +76,6 @@ def _editable(db: DB, user: User | None, slug: str) -> tuple[User, Panel]:
     return user, panel
 
 
-def _mission_for_new(db: DB, user: User | None, slug: str) -> tuple[User, Mission]:
-    user = access.require_user(user)
-    mission = missions_service.get_mission(db, slug=slug, include_drafts=True)
-    access.require(access.can_edit_mission(user, mission.id), _WHAT)
-    return user, mission
 
 
 def _today() -> dt.date:
@@ -253,7 +248,7 @@ def _panel_data(values: dict[str, str]) -> dict[str, Any]:
 
 @router.get("/missions/{slug}/panels/new", response_class=HTMLResponse)
 def new_panel(request: Request, slug: str, db: DB, user: CurrentUser) -> Response:
-    user, mission = _mission_for_new(db, user, slug)
+    user, mission = mission_for_new(db, user, slug, _WHAT)
     retention = _today().replace(year=_today().year + 1, day=1)
     return _panel_form(request, user, mission, {"size": "30", "household_rule": "yes",
                                                 "retention_until": retention.isoformat()})
@@ -261,7 +256,7 @@ def new_panel(request: Request, slug: str, db: DB, user: CurrentUser) -> Respons
 
 @router.post("/missions/{slug}/panels/new", response_class=HTMLResponse)
 async def create_panel(request: Request, slug: str, db: DB, user: CurrentUser) -> Response:
-    user, mission = _mission_for_new(db, user, slug)
+    user, mission = mission_for_new(db, user, slug, _WHAT)
     values = await form_values(request)
     try:
         panel = service.create_panel(db, mission=mission,

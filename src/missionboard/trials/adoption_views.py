@@ -42,6 +42,7 @@ from missionboard.web.deps import (
     form_values,
     render,
 )
+from missionboard.web.mission_access import can_see, mission_for_new
 from missionboard.web.uploads import csv_bytes, on_file, rows_of
 
 router = APIRouter(dependencies=[Depends(csrf_protect)])
@@ -56,14 +57,11 @@ _WHAT = "track adoption for this mission"
 
 # Helpers -----------------------------------------------------------------------------------
 
-def _can_see(user: User | None, programme: AdoptionProgramme) -> bool:
-    """The public sees the programmes of published missions; the rest only their editors."""
-    return programme.is_public or access.can_edit_mission(user, programme.mission_id)
 
 
 def _programme(db: DB, user: User | None, slug: str) -> AdoptionProgramme:
     programme = service.get_programme(db, slug=slug)
-    if not _can_see(user, programme):
+    if not can_see(user, programme):
         raise NotFound(f"No adoption programme {slug!r}")
     return programme
 
@@ -75,11 +73,6 @@ def _editable(db: DB, user: User | None, slug: str) -> tuple[User, AdoptionProgr
     return user, programme
 
 
-def _mission_for_new(db: DB, user: User | None, slug: str) -> tuple[User, Mission]:
-    user = access.require_user(user)
-    mission = missions_service.get_mission(db, slug=slug, include_drafts=True)
-    access.require(access.can_edit_mission(user, mission.id), _WHAT)
-    return user, mission
 
 
 def _target_label(programme: AdoptionProgramme) -> str:
@@ -111,7 +104,7 @@ def _public_context(db: DB, user: User | None, programme: AdoptionProgramme
 def mission_programmes(request: Request, slug: str, db: DB, user: CurrentUser) -> Response:
     mission = missions_service.get_mission(db, slug=slug,
                                            include_drafts=access.can_view_drafts(user))
-    programmes = [p for p in service.list_programmes(db, mission=mission) if _can_see(user, p)]
+    programmes = [p for p in service.list_programmes(db, mission=mission) if can_see(user, p)]
     return render(request, "trials/adoption_index.html", {
         "mission": mission, "programmes": programmes,
         "summaries": {p.id: service.summary(db, p) for p in programmes},
@@ -177,14 +170,14 @@ def _programme_form(request: Request, db: DB, user: User, mission: Mission,
 
 @router.get("/missions/{slug}/adoption/new", response_class=HTMLResponse)
 def new_programme(request: Request, slug: str, db: DB, user: CurrentUser) -> Response:
-    user, mission = _mission_for_new(db, user, slug)
+    user, mission = mission_for_new(db, user, slug, _WHAT)
     return _programme_form(request, db, user, mission, {})
 
 
 @router.post("/missions/{slug}/adoption/new", response_class=HTMLResponse)
 async def create_programme(request: Request, slug: str, db: DB, user: CurrentUser
                            ) -> Response:
-    user, mission = _mission_for_new(db, user, slug)
+    user, mission = mission_for_new(db, user, slug, _WHAT)
     values = await form_values(request)
     try:
         programme = service.create_programme(

@@ -48,6 +48,7 @@ from missionboard.web.deps import (
     form_values,
     render,
 )
+from missionboard.web.mission_access import can_see, mission_for_new
 from missionboard.web.uploads import base_url, csv_bytes, on_file, rows_of
 
 router = APIRouter(dependencies=[Depends(csrf_protect)])
@@ -92,14 +93,11 @@ Number = Annotated[int, Path(ge=0, lt=2**31)]
 
 # Helpers -----------------------------------------------------------------------------------
 
-def _can_see(user: User | None, trial: Trial) -> bool:
-    """The public sees registered trials of published missions; drafts only the editors."""
-    return trial.is_public or access.can_edit_mission(user, trial.mission_id)
 
 
 def _trial(db: DB, user: User | None, slug: str) -> Trial:
     trial = service.get_trial(db, slug=slug)
-    if not _can_see(user, trial):
+    if not can_see(user, trial):
         raise NotFound(f"No trial {slug!r}")
     return trial
 
@@ -111,11 +109,6 @@ def _editable(db: DB, user: User | None, slug: str) -> tuple[User, Trial]:
     return user, trial
 
 
-def _mission_for_new(db: DB, user: User | None, slug: str) -> tuple[User, Mission]:
-    user = access.require_user(user)
-    mission = missions_service.get_mission(db, slug=slug, include_drafts=True)
-    access.require(access.can_edit_mission(user, mission.id), _WHAT)
-    return user, mission
 
 
 
@@ -155,7 +148,7 @@ def _public_context(db: DB, trial: Trial) -> dict[str, Any]:
 @router.get("/trials", response_class=HTMLResponse)
 def index(request: Request, db: DB, user: CurrentUser) -> Response:
     return render(request, "trials/index.html", {
-        "trials": [t for t in service.list_trials(db) if _can_see(user, t)],
+        "trials": [t for t in service.list_trials(db) if can_see(user, t)],
         "status_labels": STATUS_LABELS, "design_labels": DESIGN_LABELS, "mission": None,
     }, user=user)
 
@@ -190,7 +183,7 @@ def mission_trials(request: Request, slug: str, db: DB, user: CurrentUser) -> Re
     mission = missions_service.get_mission(db, slug=slug,
                                            include_drafts=access.can_view_drafts(user))
     return render(request, "trials/index.html", {
-        "trials": [t for t in service.list_trials(db, mission=mission) if _can_see(user, t)],
+        "trials": [t for t in service.list_trials(db, mission=mission) if can_see(user, t)],
         "status_labels": STATUS_LABELS, "design_labels": DESIGN_LABELS, "mission": mission,
         "can_edit": access.can_edit_mission(user, mission.id),
     }, user=user)
@@ -293,7 +286,7 @@ def _trial_form(request: Request, db: DB, user: User, mission: Mission,
 
 @router.get("/missions/{slug}/trials/new", response_class=HTMLResponse)
 def new_trial(request: Request, slug: str, db: DB, user: CurrentUser) -> Response:
-    user, mission = _mission_for_new(db, user, slug)
+    user, mission = mission_for_new(db, user, slug, _WHAT)
     return _trial_form(request, db, user, mission, {
         "unit_kind": "individual", "design": "parallel",
         "arms": "control | Usual practice | 1\ntreatment | The intervention | 1"})
@@ -301,7 +294,7 @@ def new_trial(request: Request, slug: str, db: DB, user: CurrentUser) -> Respons
 
 @router.post("/missions/{slug}/trials/new", response_class=HTMLResponse)
 async def create_trial(request: Request, slug: str, db: DB, user: CurrentUser) -> Response:
-    user, mission = _mission_for_new(db, user, slug)
+    user, mission = mission_for_new(db, user, slug, _WHAT)
     values = await form_values(request)
     try:
         trial = service.create_trial(db, mission=mission,
@@ -530,7 +523,7 @@ api_router = APIRouter(tags=["trials"])
 
 def _api_trial(db: public_api.DB, caller: User | None, slug: str) -> Trial:
     trial = service.get_trial(db, slug=slug)
-    if not _can_see(caller, trial):
+    if not can_see(caller, trial):
         raise NotFound(f"No trial {slug!r}")
     return trial
 
@@ -547,7 +540,7 @@ def api_register(request: Request, db: public_api.DB, caller: Caller,
     base = base_url(request).removesuffix("/api/v1")
     return RegisterOut(items=[service.registration_record(db, t, base_url=base)
                               for t in service.list_trials(db, mission=found)
-                              if _can_see(caller, t)])
+                              if can_see(caller, t)])
 
 
 @api_router.get("/trials/{slug}", response_model=RegistrationOut, responses=_problems(404))

@@ -14,9 +14,9 @@ from missionboard.errors import FieldError, ValidationFailed
 from missionboard.missions import service as missions_service
 from missionboard.missions.models import Mission
 from missionboard.trials import adoption, service, what_works
-from missionboard.trials.models import Trial
 from missionboard.trials.views import STATUS_LABELS
 from missionboard.web.deps import DB, CurrentUser, render
+from missionboard.web.mission_access import can_see
 from missionboard.web.uploads import base_url, csv_bytes
 
 router = APIRouter()
@@ -25,8 +25,6 @@ DIRECTIONS = {"": "Any finding", "positive": "Improved the outcome",
               "negative": "Worsened the outcome", "unclear": "No clear effect"}
 
 
-def _visible(user: User | None, trial: Trial) -> bool:
-    return trial.is_public or access.can_edit_mission(user, trial.mission_id)
 
 
 def _filters(min_padlocks: str, direction: str) -> tuple[int, str]:
@@ -47,9 +45,8 @@ def _filters(min_padlocks: str, direction: str) -> tuple[int, str]:
 def _library(db: DB, user: User | None, mission: Mission | None, min_padlocks: str,
              direction: str) -> tuple[list[what_works.Entry], int, str]:
     padlocks, wanted = _filters(min_padlocks, direction)
-    trials = [t for t in service.list_trials(db, mission=mission) if _visible(user, t)]
-    programmes = [p for p in adoption.list_programmes(db, mission=mission)
-                  if p.is_public or access.can_edit_mission(user, p.mission_id)]
+    trials = [t for t in service.list_trials(db, mission=mission) if can_see(user, t)]
+    programmes = [p for p in adoption.list_programmes(db, mission=mission) if can_see(user, p)]
     found = what_works.entries(db, trials, min_padlocks=padlocks, direction=wanted,
                                programmes=programmes)
     return found, padlocks, wanted
