@@ -341,3 +341,26 @@ def test_local_search_keeps_panels_feasible_and_never_loses_weight(seed: int,
         assert (counts >= model.lower).all()
         assert (counts <= model.upper).all()
         assert weights @ found >= weights @ start - 1e-12
+
+
+@given(seed=st.integers(0, 10_000), steps=st.integers(1, 4))
+@settings(max_examples=40, deadline=None)
+def test_local_search_keeps_the_household_rule(seed: int, steps: int) -> None:
+    """With exact quotas and households of two, the pairs of swaps never seat two people of
+    one household (the first swap of a pair is checked too, not only the repair)."""
+    people = _pool(14, seed)
+    houses = [i // 2 for i in range(14)]
+    try:
+        model = sortition._build(people, TIGHT, 4, houses)
+        start = sortition._Pricer(model, 0).best(np.zeros(len(model.sizes)))
+    except InfeasibleQuotas:
+        return
+    if start is None:
+        return
+    weights = np.random.default_rng(seed).random(len(model.sizes))
+    swaps = sortition._Swaps(model, TIGHT)
+    found = swaps.improve(start, weights, steps, pairs=True)
+    assert (model.household_rows @ found <= 1).all()
+    counts = model.rows @ found
+    assert (counts >= model.lower).all()
+    assert (counts <= model.upper).all()

@@ -449,11 +449,19 @@ class _Swaps:
             | (removable[:, None, :] & addable[None, :, :]), axis=2)
         if self.n_houses:
             occupied = np.zeros(self.n_houses + 1)
-            np.add.at(occupied, self.house[out], c[out])
+            np.add.at(occupied, self.house, c)  # the whole panel, not only the candidates
             h_in, h_out = self.house[into], self.house[out]
             free = (h_in < 0) | (occupied[h_in] == 0)
             ok &= free[None, :] | ((h_in[None, :] == h_out[:, None]) & (h_in >= 0)[None, :])
         return ok
+
+    def _household_free(self, c: IntArray, a: int, b: int) -> bool:
+        """Whether b may join once a leaves: nobody else of b's household is on the panel."""
+        if not self.n_houses or self.house[b] < 0:
+            return True
+        mates = (self.house == self.house[b]) & (c > 0)
+        mates[a] = False
+        return not mates.any()
 
     def _move(self, c: IntArray, counts: FloatArray, a: int, b: int) -> None:
         c[a] -= 1
@@ -476,7 +484,7 @@ class _Swaps:
         for index in order:
             i, j = divmod(int(index), gain.shape[1])
             a, b = int(out[i]), int(into[j])
-            if a == b:
+            if a == b or not self._household_free(c, a, b):
                 continue
             va, vb = self.value[a], self.value[b]
             differ = va != vb
