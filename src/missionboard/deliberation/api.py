@@ -37,7 +37,7 @@ from missionboard.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from missionboard.web.api import DB, Caller, Problem
+from missionboard.web.api import DB, Caller, problem_responses
 from missionboard.web.app import problem
 
 #: The per-browser participant id's cookie (a random token; only its SHA-256 is stored).
@@ -83,7 +83,7 @@ class ConversationSummaryOut(BaseModel):
 
 
 def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
-    descriptions = {
+    return problem_responses({
         403: "The conversation is for signed-in or invited participants",
         404: "No such public conversation, or no such accepted statement",
         409: "The conversation is not open",
@@ -91,11 +91,7 @@ def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
         415: "The body is not JSON",
         422: "The input has errors",
         503: "The database is unavailable: nothing was stored; try again",
-    }
-    schema = Problem.model_json_schema()
-    return {code: {"description": descriptions[code],
-                   "content": {"application/problem+json": {"schema": schema}}}
-            for code in codes}
+    }, *codes)
 
 
 class _DirectRoute(APIRoute):

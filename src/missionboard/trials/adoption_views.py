@@ -32,7 +32,7 @@ from missionboard.trials.adoption_schemas import (
     ProjectionOut,
 )
 from missionboard.web import api as public_api
-from missionboard.web.api import Caller, Problem
+from missionboard.web.api import Caller, problem_responses
 from missionboard.web.deps import (
     DB,
     CurrentUser,
@@ -286,11 +286,8 @@ api_router = APIRouter(tags=["adoption"])
 
 
 def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
-    descriptions = {404: "No such adoption programme (or its mission is not published)"}
-    schema = Problem.model_json_schema()
-    return {code: {"description": descriptions[code],
-                   "content": {"application/problem+json": {"schema": schema}}}
-            for code in codes}
+    return problem_responses(
+        {404: "No such adoption programme (or its mission is not published)"}, *codes)
 
 
 @api_router.get("/adoption/{slug}", response_model=AdoptionOut, responses=_problems(404))

@@ -38,7 +38,7 @@ from missionboard.trials.schemas import (
     TrialIn,
 )
 from missionboard.web import api as public_api
-from missionboard.web.api import Caller, Problem, TokenUser
+from missionboard.web.api import Caller, TokenUser, problem_responses
 from missionboard.web.deps import (
     DB,
     CurrentUser,
@@ -505,17 +505,13 @@ async def load_outcomes(request: Request, slug: str, db: DB, user: CurrentUser) 
 # The public API (included in /api/v1) ------------------------------------------------------
 
 def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
-    descriptions = {
+    return problem_responses({
         401: "The API token is missing, unknown or revoked",
         403: "The token's user may not run this trial",
         404: "No such trial (or not registered)",
         409: "The trial is not recruiting",
         422: "The input has errors",
-    }
-    schema = Problem.model_json_schema()
-    return {code: {"description": descriptions[code],
-                   "content": {"application/problem+json": {"schema": schema}}}
-            for code in codes}
+    }, *codes)
 
 
 api_router = APIRouter(tags=["trials"])

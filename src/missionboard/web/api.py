@@ -236,18 +236,23 @@ def _token_user(caller: Caller) -> User:
 TokenUser = Annotated[User, Depends(_token_user)]
 
 
+def problem_responses(descriptions: Mapping[int, str], *codes: int
+                      ) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for ``codes``: each a problem+json body with its description."""
+    schema = Problem.model_json_schema()
+    return {code: {"description": descriptions[code],
+                   "content": {"application/problem+json": {"schema": schema}}}
+            for code in codes}
+
+
 def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
-    descriptions = {
+    return problem_responses({
         401: "The API token is missing, unknown or revoked",
         403: "The token's user may not do this",
         404: "Not found (or not published)",
         413: f"More than {MAX_RECORDS:,} records",
         422: "The input has errors",
-    }
-    schema = Problem.model_json_schema()
-    return {code: {"description": descriptions[code],
-                   "content": {"application/problem+json": {"schema": schema}}}
-            for code in codes}
+    }, *codes)
 
 
 router = APIRouter(dependencies=[Depends(_reject_nul)], responses=_problems(401, 422))
