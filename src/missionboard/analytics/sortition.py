@@ -62,7 +62,7 @@ _PRICING_TOLERANCE = 1e-7
 _TARGET_MARGIN = 1e-5  # an integer programme stops at a panel this much better than needed
 _DUAL_POSITIVE = 1e-7
 _MAX_ITERATIONS = 100_000
-_SWAP_STARTS = 20  # panels of the lottery searched from at each pricing round
+_SWAP_STARTS = 5  # panels of the lottery searched from at each pricing round
 _SWAP_STEPS = 3  # moves per search
 _PAIR_FIRSTS = 30  # first swaps tried for a pair of swaps
 _PAIR_KEEP = _SWAP_STARTS  # panels found by pairs of swaps added per round
@@ -306,6 +306,8 @@ class _Pricer:
     def best(self, weights: FloatArray, *, exact: bool = True) -> IntArray | None:
         """The composition maximising ``weights · c``, or None when there is none."""
         self.h.changeColsCost(self.n, np.arange(self.n, dtype=np.int32), weights)
+        # Presolve pays when optimality must be proved, not when any good panel will do.
+        self.h.setOptionValue("presolve", "on" if exact else "off")
         self.h.run()
         status = self.h.getModelStatus()
         if status != highspy.HighsModelStatus.kOptimal and (
@@ -499,6 +501,11 @@ class _Swaps:
                 into2 = into2[np.all(self.value[into2][:, broken] == va[broken], axis=1)]
             if not len(out2) or not len(into2):
                 continue
+            # only an incoming type worth more than the cheapest outgoing one less the first
+            # swap's gain can make the pair improve
+            into2 = into2[weights[into2] > weights[out2].min() - gain[i, j] + 1e-12]
+            if not len(into2):
+                continue
             total = gain[i, j] + weights[into2][None, :] - weights[out2][:, None]
             total = np.where(self._feasible(c2, counts2, out2, into2), total, -np.inf)
             k, m = np.unravel_index(int(np.argmax(total)), total.shape)
@@ -516,12 +523,16 @@ class _Swaps:
         for _ in range(steps):
             out = np.flatnonzero(c > 0)
             into = np.flatnonzero(c < self.sizes)
+            # a single swap improves only by bringing in a type worth more than one going out
+            richer = into[weights[into] > weights[out].min() + 1e-12]
+            if len(richer):
+                gain = weights[richer][None, :] - weights[out][:, None]
+                feasible = np.where(self._feasible(c, counts, out, richer), gain, -np.inf)
+                i, j = np.unravel_index(int(np.argmax(feasible)), feasible.shape)
+                if feasible[i, j] > 1e-12:
+                    self._move(c, counts, int(out[i]), int(richer[j]))
+                    continue
             gain = weights[into][None, :] - weights[out][:, None]
-            feasible = np.where(self._feasible(c, counts, out, into), gain, -np.inf)
-            i, j = np.unravel_index(int(np.argmax(feasible)), feasible.shape)
-            if feasible[i, j] > 1e-12:
-                self._move(c, counts, int(out[i]), int(into[j]))
-                continue
             pair = (self._pair(c, counts, weights=weights, out=out, into=into, gain=gain)
                     if pairs else None)
             if pair is None:
