@@ -53,6 +53,7 @@ def test_services_never_commit() -> None:
 
 def test_every_domain_has_the_same_shape() -> None:
     for domain in ("accounts", "missions", "metrics", "delivery", "stocktakes", "benchmarking",
-                   "deliberation", "panels", "trials"):
+                   "deliberation", "panels", "trials", "councils", "volunteering",
+                   "partners"):
         for part in ("models.py", "service.py", "views.py", "templates"):
             assert (PACKAGE / domain / part).exists(), f"{domain}/{part} is missing"

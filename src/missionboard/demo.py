@@ -35,6 +35,7 @@ from missionboard.accounts import service as accounts
 from missionboard.accounts.models import Role
 from missionboard.analytics.periods import parse_period
 from missionboard.benchmarking.demo import load_unit_data
+from missionboard.councils.demo import load_councils
 from missionboard.deliberation.demo import load_conversation
 from missionboard.metrics import service as metrics
 from missionboard.metrics.models import (
@@ -60,9 +61,11 @@ from missionboard.missions.schemas import (
     OutcomeIn,
 )
 from missionboard.panels.demo import load_panel
+from missionboard.partners.demo import load_partners
 from missionboard.stocktakes.demo import editor_for, load_stocktakes
 from missionboard.trials.adoption_demo import load_adoption
 from missionboard.trials.demo import load_trial
+from missionboard.volunteering.demo import load_volunteering
 
 #: The demo is taken to be loaded when this mission exists.
 MARKER_MISSION = "nhs"
@@ -247,6 +250,9 @@ def load_demo(session: Session, *, admin_email: str, admin_password: str,
         unit_rows = load_unit_data(session, metrics={m.slug: m for m in created},
                                    data_dir=data_dir)
     domain = admin_email.strip().lower().rpartition("@")[2]
+    # Before the stocktakes, so that the NHS mission's packs carry the council's section.
+    load_councils(session, missions_by_slug=by_slug, email_domain=domain,
+                  password=admin_password)
     stocktakes = load_stocktakes(session, missions_by_slug=by_slug,
                                  editor=editor_for(session, email=f"editor@{domain}"),
                                  email_domain=domain, password=admin_password)
@@ -255,6 +261,12 @@ def load_demo(session: Session, *, admin_email: str, admin_password: str,
     load_panel(session, missions_by_slug=by_slug)
     load_trial(session, missions_by_slug=by_slug)
     load_adoption(session, missions_by_slug=by_slug)
+    # Before volunteering, whose opportunities are run by the demo partners.
+    load_partners(session, missions_by_slug=by_slug,
+                  admin=editor_for(session, email=admin_email.strip().lower()),
+                  email_domain=domain, password=admin_password)
+    # Last: the volunteering demo gives opportunities to the demo partners where they exist.
+    load_volunteering(session, missions_by_slug=by_slug)
     return DemoSummary(
         loaded=True, missions=len(by_slug), metrics=len(created),
         targets=sum(len(m.targets) for m in created), observations=len(observations),

@@ -111,6 +111,12 @@ def test_openapi_document_lists_every_endpoint(api: TestClient) -> None:
         "/conversations/{slug}", "/conversations/{slug}/next", "/conversations/{slug}/votes",
         "/trials", "/trials/{slug}", "/trials/{slug}/assign",
         "/adoption/{slug}",
+        "/councils/{slug}", "/councils/{slug}/recommendations",
+        "/volunteering/opportunities", "/volunteering/opportunities/{slug}",
+        "/volunteering/summary",
+        "/commitments", "/commitments/{commitment_id}", "/commitments/{commitment_id}/reports",
+        "/partners", "/partners/{slug}",
+        "/mobilisation", "/missions/{slug}/mobilisation",
     }
     assert set(doc["paths"]["/observations"]) == {"post"}
     assert doc["components"]["securitySchemes"]["APIToken"] == {

@@ -20,7 +20,9 @@ from missionboard.db.base import utcnow
 #: Citizens' panels' personal data (addresses, volunteers' names and contact details) is kept
 #: out of the log too: the panels service writes a summary of each change without it.
 _SKIP_TABLES = frozenset({"audit_log", "login_attempts", "deliberation_votes",
-                          "deliberation_participants", "panel_addresses", "panel_volunteers"})
+                          "deliberation_participants", "panel_addresses", "panel_volunteers",
+                          # queued email holds addresses and one-time links, not records
+                          "outbox_messages"})
 #: A panel draw's seed held by the application is secret until the draw.
 _SECRET_COLUMNS = frozenset({"password_hash", "token_sha256", "held_seed"})
 #: Large published files: the log notes that they were set (their hash is logged beside them).

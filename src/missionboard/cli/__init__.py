@@ -13,7 +13,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from missionboard.accounts.models import Role
-from missionboard.cli import benchmark, common, deliberation, panel, trial
+from missionboard.cli import benchmark, common, deliberation, panel, trial, volunteering
 from missionboard.errors import DomainError, ValidationFailed
 
 app = typer.Typer(help="Missionboard: missions, metrics and targets, in the open.",
@@ -28,6 +28,8 @@ app.add_typer(benchmark.benchmark_app, name="benchmark")
 app.add_typer(deliberation.deliberation_app, name="deliberation")
 app.add_typer(panel.panel_app, name="panel")
 app.add_typer(trial.trial_app, name="trial")
+app.add_typer(volunteering.postcodes_app, name="postcodes")
+app.add_typer(volunteering.volunteering_app, name="volunteering")
 import_app.command("units")(benchmark.import_units)
 import_app.command("unit-data")(benchmark.import_unit_data)
 

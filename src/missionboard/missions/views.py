@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from missionboard.accounts import access
 from missionboard.accounts.models import User
+from missionboard.councils import service as councils_service
 from missionboard.deliberation import service as deliberation_service
 from missionboard.delivery import service as delivery_service
 from missionboard.errors import FieldError, ValidationFailed, validate
@@ -23,10 +24,12 @@ from missionboard.missions.models import (
 )
 from missionboard.missions.schemas import BoardMemberIn, ContributionIn, MissionIn, OutcomeIn
 from missionboard.panels import service as panels_service
+from missionboard.partners import views as partners_views
 from missionboard.stocktakes import service as stocktakes_service
 from missionboard.stocktakes.framework import RATING_LABELS
 from missionboard.trials import adoption as adoption_service
 from missionboard.trials import service as trials_service
+from missionboard.volunteering import service as volunteering_service
 from missionboard.web.deps import (
     DB,
     CurrentUser,
@@ -97,6 +100,9 @@ def mission_page(request: Request, slug: str, db: DB, user: CurrentUser) -> Resp
         "adoption_programmes": [
             p for p in adoption_service.list_programmes(db, mission=mission)
             if p.is_public or access.can_edit_mission(user, mission.id)],
+        "council_summary": councils_service.mission_summary(db, mission=mission, user=user),
+        **partners_views.mission_section(db, mission),
+        "volunteering": volunteering_service.mission_section(db, mission=mission),
         **_delivery_record(db, user, mission),
     }, user=user)
 

@@ -168,6 +168,16 @@ def _sections(pack: Mapping[str, Any]) -> list[Flowable]:
     out += _listing("Open challenges", ["Raised", "By", "Question"],
                     [[_date(c["raised_on"]), c["raised_by"], c["question"]]
                      for c in pack["open_challenges"]], "No unanswered challenges.")
+    council = pack.get("council")  # packs issued before councils existed have none
+    if council:
+        out += _listing(f"{council['name']}: awaiting a response or overdue",
+                        ["No.", "Recommendation", "Response due", "Status"],
+                        [[r["number"], r["title"], _date(r["response_due"]), r["status_label"]]
+                         for r in council["outstanding"]], "None awaiting a response.")
+        out += _listing(f"{council['name']}: responses since the last stocktake",
+                        ["No.", "Recommendation", "Response", "Given"],
+                        [[r["number"], r["title"], r["status_label"], _date(r["responded_on"])]
+                         for r in council["responses"]], "No responses since then.")
     return out
 
 

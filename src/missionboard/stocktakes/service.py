@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from missionboard.accounts import access
 from missionboard.accounts.models import User
+from missionboard.councils import service as councils_service
 from missionboard.db.base import utcnow
 from missionboard.delivery import service as delivery_service
 from missionboard.delivery.service import PlanState
@@ -339,6 +340,11 @@ def build_pack(session: Session, *, stocktake: Stocktake) -> dict[str, Any]:
         "last_actions": _last_actions(previous, as_of),
         "open_challenges": [{"raised_by": c.raised_by, "raised_on": _iso(c.raised_on),
                              "question": c.question} for c in open_challenges],
+        # The mission council's recommendations awaiting a response or overdue, and the
+        # responses since the last stocktake's data date.
+        "council": councils_service.stocktake_section(
+            session, mission=mission, as_of=as_of,
+            since=previous.as_of if previous is not None else None),
     }
 
 

@@ -615,9 +615,13 @@ def _install_problem_handlers(app: FastAPI) -> None:
 
 def create_api(settings: Settings, session_factory: sessionmaker[Session]) -> FastAPI:
     """The public API as its own application, to be mounted at ``/api/v1``."""
+    from missionboard.councils.views import api_router as councils_router
     from missionboard.deliberation.api import router as deliberation_router
+    from missionboard.partners.api import api_router as partners_router
+    from missionboard.partners.dashboard_views import api_router as mobilisation_router
     from missionboard.trials.adoption_views import api_router as adoption_router
     from missionboard.trials.views import api_router as trials_router
+    from missionboard.volunteering.views import api_router as volunteering_router
 
     app = FastAPI(
         title="Missionboard API", version="1", openapi_url="/openapi.json", docs_url="/docs",
@@ -636,4 +640,8 @@ def create_api(settings: Settings, session_factory: sessionmaker[Session]) -> Fa
     app.include_router(router)
     app.include_router(trials_router)
     app.include_router(adoption_router)
+    app.include_router(councils_router)
+    app.include_router(volunteering_router)
+    app.include_router(partners_router)
+    app.include_router(mobilisation_router)
     return app

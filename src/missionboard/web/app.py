@@ -7,7 +7,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -137,6 +137,30 @@ def _with_analyser(settings: Settings) -> Callable[[FastAPI], AbstractAsyncConte
     return lifespan
 
 
+def _page_routers() -> list[APIRouter]:
+    """Every domain's page router, in the order they are matched."""
+    from missionboard.accounts.views import router as accounts_router
+    from missionboard.benchmarking.views import router as benchmarking_router
+    from missionboard.councils.views import router as councils_router
+    from missionboard.deliberation.views import router as deliberation_router
+    from missionboard.delivery.views import router as delivery_router
+    from missionboard.metrics.views import router as metrics_router
+    from missionboard.missions.views import router as missions_router
+    from missionboard.panels.views import router as panels_router
+    from missionboard.partners.dashboard_views import router as mobilisation_router
+    from missionboard.partners.routers import router as partners_router
+    from missionboard.stocktakes.views import router as stocktakes_router
+    from missionboard.trials.adoption_views import router as adoption_router
+    from missionboard.trials.results_views import router as results_router
+    from missionboard.trials.views import router as trials_router
+    from missionboard.trials.what_works_views import router as what_works_router
+    from missionboard.volunteering.views import router as volunteering_router
+    return [accounts_router, missions_router, metrics_router, delivery_router, stocktakes_router,
+            benchmarking_router, deliberation_router, panels_router, trials_router,
+            adoption_router, results_router, what_works_router, councils_router,
+            volunteering_router, partners_router, mobilisation_router]
+
+
 def create_app(
     settings: Settings, *, session_factory: sessionmaker[Session] | None = None
 ) -> FastAPI:
@@ -147,18 +171,6 @@ def create_app(
     ``settings.deliberation_worker`` is true; one given a session factory never does, since
     the analyser's child process needs a database it can open by URL.
     """
-    from missionboard.accounts.views import router as accounts_router
-    from missionboard.benchmarking.views import router as benchmarking_router
-    from missionboard.deliberation.views import router as deliberation_router
-    from missionboard.delivery.views import router as delivery_router
-    from missionboard.metrics.views import router as metrics_router
-    from missionboard.missions.views import router as missions_router
-    from missionboard.panels.views import router as panels_router
-    from missionboard.stocktakes.views import router as stocktakes_router
-    from missionboard.trials.adoption_views import router as adoption_router
-    from missionboard.trials.results_views import router as results_router
-    from missionboard.trials.views import router as trials_router
-    from missionboard.trials.what_works_views import router as what_works_router
     from missionboard.web.api import create_api
 
     analyser = session_factory is None and settings.deliberation_worker
@@ -196,16 +208,6 @@ def create_app(
     install_error_handlers(app)
     # The API first: no page lives under /api/v1, and votes then skip matching every page.
     app.mount("/api/v1", create_api(settings, session_factory))
-    app.include_router(accounts_router)
-    app.include_router(missions_router)
-    app.include_router(metrics_router)
-    app.include_router(delivery_router)
-    app.include_router(stocktakes_router)
-    app.include_router(benchmarking_router)
-    app.include_router(deliberation_router)
-    app.include_router(panels_router)
-    app.include_router(trials_router)
-    app.include_router(adoption_router)
-    app.include_router(results_router)
-    app.include_router(what_works_router)
+    for router in _page_routers():
+        app.include_router(router)
     return app

@@ -19,7 +19,7 @@ from markupsafe import Markup
 
 _PACKAGE = Path(__file__).resolve().parent.parent
 DOMAINS = ("web", "accounts", "missions", "metrics", "delivery", "stocktakes", "benchmarking",
-           "deliberation", "panels", "trials")
+           "deliberation", "panels", "trials", "councils", "volunteering", "partners")
 
 
 def _number(value: float | int | None, places: int | None = None) -> str:

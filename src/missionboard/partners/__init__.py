@@ -1,0 +1,1 @@
+"""Partners: organisations, their staff, public commitments to missions and progress reports."""
