@@ -91,6 +91,7 @@ def commitment(session: Session, partner: Partner, *, approved: bool = True,
     if approved:
         made.moderation = ModerationStatus.APPROVED
         session.flush()
+        service.refresh_listed(session, partner=partner)
     return made
 
 

@@ -16,10 +16,12 @@ from tests.conftest import fresh_database_url
 TABLES = {"partners", "partner_areas", "partner_members", "commitments", "commitment_reports",
           "partner_registration_attempts", "outbox_messages"}
 #: The indexes the register's filters and pages rely on.
-INDEXES = {"ix_commitments_moderation_id", "ix_commitments_mission_id_moderation",
-           "ix_commitments_kind", "ix_commitments_verification", "ix_commitments_area_id",
-           "ix_commitments_partner_id", "ix_commitments_assessment",
-           "ix_commitments_report_due_on", "ix_commitments_deadline"}
+INDEXES = {"ix_commitments_moderation_id", "ix_commitments_mission_id_listed_id",
+           "ix_commitments_listed_id_mission_id", "ix_commitments_kind_listed_id",
+           "ix_commitments_verification_listed_id", "ix_commitments_area_id_listed_id",
+           "ix_commitments_partner_id_listed_id",
+           "ix_commitments_assessment_listed_report_due_on_deadline",
+           "ix_commitments_report_due_on_listed_assessment", "ix_commitments_deadline"}
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import Field
 
 from missionboard.accounts import access as accounts_access
@@ -27,7 +27,13 @@ from missionboard.partners.schemas import (
 )
 from missionboard.partners.views import today
 from missionboard.web import api as public_api
-from missionboard.web.api import MAX_OFFSET, Caller, TokenUser, problem_responses
+from missionboard.web.api import (
+    MAX_OFFSET,
+    Caller,
+    TokenUser,
+    json_response,
+    problem_responses,
+)
 from missionboard.web.uploads import base_url
 
 api_router = APIRouter(tags=["partners"])
@@ -58,7 +64,7 @@ def _base(request: Request) -> str:
 
 @api_router.get("/commitments", response_model=CommitmentPage, responses=_problems(422))
 def api_commitments(request: Request, db: public_api.DB,
-                    params: Annotated[RegisterParams, Query()]) -> CommitmentPage:
+                    params: Annotated[RegisterParams, Query()]) -> Response:
     """The public register of partners' commitments, newest first, filtered as on
     ``/commitments``. The status is derived today: ``lapsed`` means no progress report for
     longer than the reporting schedule allows plus a grace period."""
@@ -67,16 +73,16 @@ def api_commitments(request: Request, db: public_api.DB,
     found = register.page(db, query, today=today(), base=_base(request), limit=size,
                           offset=params.offset)
     following = params.offset + size
-    return CommitmentPage(
+    return json_response(CommitmentPage(
         items=found.items, total=found.total, limit=size, offset=params.offset,
         next=(str(request.url.include_query_params(limit=size, offset=following))
-              if following < found.total else None))
+              if following < found.total else None)))
 
 
 @api_router.get("/commitments/{commitment_id}", response_model=CommitmentDetailOut,
                 responses=_problems(404))
 def api_commitment(request: Request, commitment_id: int, db: public_api.DB, caller: Caller
-                   ) -> CommitmentDetailOut:
+                   ) -> Response:
     """One commitment with its progress reports (a pending one only for a token of its
     partner's staff, its mission's editors or an administrator)."""
     commitment = service.get_commitment(db, commitment_id=commitment_id)
@@ -84,14 +90,14 @@ def api_commitment(request: Request, commitment_id: int, db: public_api.DB, call
                                      service.member_partner_ids(db, caller)):
         raise NotFound(f"No commitment {commitment_id}")
     row = register.one(db, commitment.id, today=today(), base=_base(request))
-    return CommitmentDetailOut(**row.model_dump(), progress_reports=[
-        ReportOut.model_validate(r) for r in commitment.reports])
+    return json_response(CommitmentDetailOut(**row.model_dump(), progress_reports=[
+        ReportOut.model_validate(r) for r in commitment.reports]))
 
 
 @api_router.post("/commitments/{commitment_id}/reports", response_model=ReportCreatedOut,
                  status_code=201, responses=_problems(401, 403, 404, 409, 422))
 def api_add_report(commitment_id: int, body: ReportIn, db: public_api.DB, user: TokenUser
-                   ) -> ReportCreatedOut:
+                   ) -> Response:
     """File a progress report, with a token of a verified member of the partner's staff (or
     an administrator). It is published at once, self-reported until a moderator says
     otherwise."""
@@ -103,8 +109,9 @@ def api_add_report(commitment_id: int, body: ReportIn, db: public_api.DB, user: 
                             f"report for {commitment.partner.name}")
     report = service.add_report(db, commitment=commitment, data=body, author=user,
                                 today=today())
-    return ReportCreatedOut(report=ReportOut.model_validate(report),
-                            status=service.current_status(commitment, today=today()))
+    return json_response(ReportCreatedOut(
+        report=ReportOut.model_validate(report),
+        status=service.current_status(commitment, today=today())), status_code=201)
 
 
 def _partner_out(partner: Partner, base: str) -> PartnerOut:
@@ -124,22 +131,22 @@ def api_partners(
     sector: Annotated[Sector | None, Query(description="Only this sector")] = None,
     limit: Annotated[int | None, Query(ge=1)] = None,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-) -> PartnerList:
+) -> Response:
     """The approved partners, by name."""
     size = public_api._limit(request.app.state.settings, limit)
     partners, total = service.list_partners(db, limit=size, offset=offset, kind=kind,
                                             sector=sector)
     base = _base(request)
     following = offset + size
-    return PartnerList(items=[_partner_out(p, base) for p in partners], total=total,
-                       limit=size, offset=offset,
-                       next=(str(request.url.include_query_params(limit=size, offset=following))
-                             if following < total else None))
+    return json_response(PartnerList(
+        items=[_partner_out(p, base) for p in partners], total=total, limit=size,
+        offset=offset, next=(str(request.url.include_query_params(limit=size, offset=following))
+                             if following < total else None)))
 
 
 @api_router.get("/partners/{slug}", response_model=PartnerOut, responses=_problems(404))
-def api_partner(request: Request, slug: str, db: public_api.DB, caller: Caller) -> PartnerOut:
+def api_partner(request: Request, slug: str, db: public_api.DB, caller: Caller) -> Response:
     partner = service.get_partner(db, slug=slug)
     if not access.can_see_partner(caller, partner, service.member_partner_ids(db, caller)):
         raise NotFound(f"No partner {slug!r}")
-    return _partner_out(partner, _base(request))
+    return json_response(_partner_out(partner, _base(request)))

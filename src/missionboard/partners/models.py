@@ -235,13 +235,21 @@ class Commitment(Base):
 
     __tablename__ = "commitments"
     __table_args__ = (
-        # The public register (missionboard.partners.register) counts the approved
-        # commitments, and finds a page's ids however deep, from this index alone.
-        Index("ix_commitments_moderation_id_partner_id_mission_id", "moderation", "id",
-              "partner_id", "mission_id"),
-        # A partner's commitments, and whether it has approved ones.
-        Index("ix_commitments_partner_id_moderation", "partner_id", "moderation"),
-        Index("ix_commitments_mission_id_moderation", "mission_id", "moderation"),
+        Index("ix_commitments_moderation_id", "moderation", "id"),
+        # The public register (missionboard.partners.register) counts the listed
+        # commitments, and finds a page's ids however deep, from this index alone; with a
+        # filter, it counts the matches, and finds a page's ids newest first, from the
+        # filter's index, each of which holds ``listed`` and the id too.
+        Index("ix_commitments_listed_id_mission_id", "listed", "id", "mission_id"),
+        Index("ix_commitments_mission_id_listed_id", "mission_id", "listed", "id"),
+        Index("ix_commitments_partner_id_listed_id", "partner_id", "listed", "id"),
+        Index("ix_commitments_area_id_listed_id", "area_id", "listed", "id"),
+        Index("ix_commitments_kind_listed_id", "kind", "listed", "id"),
+        Index("ix_commitments_verification_listed_id", "verification", "listed", "id"),
+        Index("ix_commitments_assessment_listed_report_due_on_deadline", "assessment",
+              "listed", "report_due_on", "deadline"),
+        Index("ix_commitments_report_due_on_listed_assessment", "report_due_on", "listed",
+              "assessment"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -251,12 +259,11 @@ class Commitment(Base):
         ForeignKey("outcomes.id", ondelete="SET NULL"), index=True)
     metric_id: Mapped[int | None] = mapped_column(
         ForeignKey("metrics.id", ondelete="SET NULL"), index=True)
-    area_id: Mapped[int | None] = mapped_column(
-        ForeignKey("areas.id", ondelete="SET NULL"), index=True)
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id", ondelete="SET NULL"))
     title: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text, default="")
     kind: Mapped[CommitmentKind] = mapped_column(
-        str_enum(CommitmentKind, name="commitment_kind"), index=True)
+        str_enum(CommitmentKind, name="commitment_kind"))
     #: The measure's unit (for a target), e.g. "homes retrofitted" or "%".
     unit: Mapped[str] = mapped_column(String(100), default="")
     baseline: Mapped[float | None] = mapped_column(Float)
@@ -275,7 +282,7 @@ class Commitment(Base):
         default=ReportingSchedule.QUARTERLY)
     verification: Mapped[VerificationLevel] = mapped_column(
         str_enum(VerificationLevel, name="commitment_verification"),
-        default=VerificationLevel.SELF_REPORTED, index=True)
+        default=VerificationLevel.SELF_REPORTED)
     moderation: Mapped[ModerationStatus] = mapped_column(
         str_enum(ModerationStatus, name="commitment_moderation"),
         default=ModerationStatus.PENDING)
@@ -283,6 +290,12 @@ class Commitment(Base):
     moderated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     moderated_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"))
+    #: Approved, and its partner approved: listed in the public register while its mission
+    #: is published. Derived, and kept in step by the service whenever the commitment or its
+    #: partner is moderated (:func:`missionboard.partners.service.refresh_listed`), so that
+    #: the register counts and pages through one indexed column rather than joining every
+    #: commitment to its partner.
+    listed: Mapped[bool] = mapped_column(Boolean, default=False)
     withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     withdrawn_reason: Mapped[str] = mapped_column(Text, default="")
     #: The intervention this commitment was turned into, in the mission's trajectory.
@@ -293,9 +306,9 @@ class Commitment(Base):
     #: The status as of the latest report, before lapsing and the deadline are considered.
     assessment: Mapped[CommitmentStatus] = mapped_column(
         str_enum(CommitmentStatus, name="commitment_assessment"),
-        default=CommitmentStatus.NOT_YET_DUE, index=True)
+        default=CommitmentStatus.NOT_YET_DUE)
     #: The next report is overdue (the commitment lapsed) after this day.
-    report_due_on: Mapped[dt.date] = mapped_column(Date, index=True)
+    report_due_on: Mapped[dt.date] = mapped_column(Date)
     last_report_on: Mapped[dt.date | None] = mapped_column(Date)
     latest_value: Mapped[float | None] = mapped_column(Float)
     delivered_money: Mapped[float] = mapped_column(Numeric(16, 2, asdecimal=False), default=0)

@@ -7,13 +7,12 @@ subquery), the status is computed in SQL from stored columns (:func:`status_cond
 twin of :func:`missionboard.partners.status.status_on`), and the downloads are streamed in
 keyset batches (:func:`stream`), so no request loads every row into Python.
 
-Public means approved, of an approved partner, on a published mission. Rather than joining
-every commitment to its partner and mission, the register looks up the few exceptions first —
-the partners not approved that still have approved commitments (one rejected after its
-commitments were approved) and the missions not published (:func:`exceptions`) — and
-excludes them by id, so that counting the approved commitments, and finding a page's ids
-however deep, is an index-only scan of ``ix_commitments_moderation_id_partner_id_mission_id``.
-A page then joins the partner, mission, outcome, metric and area for its rows only.
+Public means approved, of an approved partner, on a published mission. The first two are
+kept together in ``Commitment.listed`` by the service; the missions not published are few
+(usually none) and are excluded by id (:func:`unpublished_missions`). So counting the
+matches, and finding a page's ids however deep, read the commitments table alone (for the
+whole register, the index ``ix_commitments_listed_id_mission_id`` alone); only a page's rows
+are then joined to their partner, mission, outcome, metric and area.
 """
 
 from __future__ import annotations
@@ -109,37 +108,32 @@ def _area_ids(code: str) -> Select[int]:
             .where(or_(Area.code == code, parent.code == code)))
 
 
-@dataclass(frozen=True)
-class Exceptions:
-    """Approved commitments that are not public all the same: those of these partners (not
-    approved) and on these missions (not published)."""
-
-    partner_ids: tuple[int, ...]
-    mission_ids: tuple[int, ...]
+def mission_choices(session: Session) -> list[Row[tuple[str, str]]]:
+    """The published missions' slugs and titles, in order: the register's mission filter."""
+    return list(session.execute(select(Mission.slug, Mission.title).where(
+        Mission.status == MissionStatus.PUBLISHED).order_by(Mission.position, Mission.title)))
 
 
-def exceptions(session: Session) -> Exceptions:
-    """The partners not approved that have approved commitments, and the missions not
-    published: usually none or a few (two small indexed queries)."""
-    approved = select(Commitment.id).where(Commitment.partner_id == Partner.id,
-                                           Commitment.moderation == ModerationStatus.APPROVED)
-    partners = session.scalars(select(Partner.id).where(
-        Partner.moderation != ModerationStatus.APPROVED, approved.exists()))
-    missions = session.scalars(select(Mission.id).where(
-        Mission.status != MissionStatus.PUBLISHED))
-    return Exceptions(tuple(partners), tuple(missions))
+def area_choices(session: Session) -> list[Row[tuple[str, str]]]:
+    """Every area's code and name (as ``metrics.service.list_areas`` orders them): the
+    register's area filter."""
+    return list(session.execute(select(Area.code, Area.name).order_by(Area.level, Area.name)))
 
 
-def conditions(q: RegisterQuery, *, today: dt.date, hidden: Exceptions
+def unpublished_missions(session: Session) -> tuple[int, ...]:
+    """The missions not published (their commitments are not public): usually none."""
+    return tuple(session.scalars(select(Mission.id).where(
+        Mission.status != MissionStatus.PUBLISHED)))
+
+
+def conditions(q: RegisterQuery, *, today: dt.date, unpublished: tuple[int, ...]
                ) -> list[ColumnElement[bool]]:
     """The public commitments matching the filters, as conditions on ``commitments`` alone
-    (``hidden`` from :func:`exceptions`; the same rows as :func:`public_condition` gives
-    with the joins)."""
-    where: list[ColumnElement[bool]] = [Commitment.moderation == ModerationStatus.APPROVED]
-    if hidden.partner_ids:
-        where.append(Commitment.partner_id.not_in(hidden.partner_ids))
-    if hidden.mission_ids:
-        where.append(Commitment.mission_id.not_in(hidden.mission_ids))
+    (``unpublished`` from :func:`unpublished_missions`; the rows :func:`public_condition`
+    gives with the joins)."""
+    where: list[ColumnElement[bool]] = [Commitment.listed.is_(True)]
+    if unpublished:
+        where.append(Commitment.mission_id.not_in(unpublished))
     if q.mission:
         where.append(Commitment.mission_id.in_(select(Mission.id).where(
             Mission.slug == q.mission)))
@@ -242,9 +236,11 @@ class Page:
 
 
 def count(session: Session, q: RegisterQuery, *, today: dt.date,
-          hidden: Exceptions | None = None) -> int:
+          unpublished: tuple[int, ...] | None = None) -> int:
     """The number of public commitments matching the filters."""
-    where = conditions(q, today=today, hidden=hidden or exceptions(session))
+    if unpublished is None:
+        unpublished = unpublished_missions(session)
+    where = conditions(q, today=today, unpublished=unpublished)
     return int(session.scalar(select(func.count()).select_from(Commitment).where(*where))
                or 0)
 
@@ -255,13 +251,13 @@ def page(session: Session, q: RegisterQuery, *, today: dt.date, base: str,
 
     The page's ids are found first (on the commitments table alone, however deep the page);
     only those rows are joined to the partner, mission, outcome, metric and area."""
-    hidden = exceptions(session)
-    ids = (select(Commitment.id).where(*conditions(q, today=today, hidden=hidden))
+    unpublished = unpublished_missions(session)
+    ids = (select(Commitment.id).where(*conditions(q, today=today, unpublished=unpublished))
            .order_by(Commitment.id.desc()).limit(limit).offset(offset))
     query = _select(today).where(Commitment.id.in_(ids)).order_by(Commitment.id.desc())
     items = [row_out(r, base=base) for r in session.execute(query)]
-    return Page(items=items, total=count(session, q, today=today, hidden=hidden), limit=limit,
-                offset=offset)
+    return Page(items=items, total=count(session, q, today=today, unpublished=unpublished),
+                limit=limit, offset=offset)
 
 
 def one(session: Session, commitment_id: int, *, today: dt.date, base: str
@@ -276,7 +272,7 @@ def stream(session_factory: Callable[[], Session], q: RegisterQuery, *, today: d
     """Every matching commitment, newest first, fetched in keyset batches by id (a session
     of its own: the download outlives the request's unit of work)."""
     with session_factory() as session:
-        where = conditions(q, today=today, hidden=exceptions(session))
+        where = conditions(q, today=today, unpublished=unpublished_missions(session))
         after: int | None = None
         while True:
             query = _select(today).where(*where)

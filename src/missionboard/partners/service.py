@@ -30,7 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import false, func, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from missionboard.accounts import access as accounts_access
@@ -349,7 +349,19 @@ def moderate_partner(session: Session, *, partner: Partner, approve: bool, note:
     partner.moderated_at = now or utcnow()
     partner.moderated_by_id = actor.id
     session.flush()
+    refresh_listed(session, partner=partner)
     return partner
+
+
+def refresh_listed(session: Session, *, partner: Partner) -> None:
+    """Set ``Commitment.listed`` (approved, and the partner approved) on every commitment of
+    the partner, after it or one of them was moderated. The register lists by this flag
+    (:mod:`missionboard.partners.register`); every change of moderation goes through here."""
+    session.flush()
+    listed = (Commitment.moderation == ModerationStatus.APPROVED
+              if partner.moderation == ModerationStatus.APPROVED else false())
+    session.execute(update(Commitment).where(Commitment.partner_id == partner.id)
+                    .values(listed=listed).execution_options(synchronize_session="fetch"))
 
 
 def list_partners(session: Session, *, public_only: bool = True, limit: int = 50,
@@ -554,6 +566,7 @@ def moderate_commitment(session: Session, *, commitment: Commitment, approve: bo
         partner.moderated_at = now
         partner.moderated_by_id = actor.id
     session.flush()
+    refresh_listed(session, partner=partner)
     return commitment
 
 

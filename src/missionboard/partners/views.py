@@ -70,6 +70,14 @@ LABELS: dict[str, Any] = {
     "discounts": OPTIMISM_DISCOUNT, "grace_days": rules.GRACE_DAYS,
     "tolerance": rules.TOLERANCE,
 }
+#: The choices of the register's fixed filters: (value, label), "any" first.
+FILTER_OPTIONS: dict[str, list[tuple[str, str]]] = {
+    name: [("", every), *((key.value, label) for key, label in labels.items())]
+    for name, every, labels in (
+        ("kind", "Every kind", COMMITMENT_KIND_LABELS),
+        ("status", "Every status", STATUS_LABELS),
+        ("sector", "Every sector", SECTOR_LABELS),
+        ("verification", "Any verification", VERIFICATION_LABELS))}
 #: Pages of the register beyond this are refused (use the downloads or the API).
 MAX_PAGE = 100_000
 #: The honeypot: a field people never see; a bot's submission is discarded.
@@ -116,9 +124,9 @@ def commitments(request: Request, db: DB, user: CurrentUser, *,
             partner = None
     return render(request, "partners/commitments.html", {
         **LABELS, "q": q, "found": found, "paging": _paging(q, found, page, "/commitments"),
-        "query": _query_string(q), "missions": missions_service.list_missions(
-            db, include_drafts=False),
-        "areas": metrics_service.list_areas(db), "partner": partner,
+        "options": FILTER_OPTIONS,
+        "query": _query_string(q), "missions": register.mission_choices(db),
+        "areas": register.area_choices(db), "partner": partner,
         "filtered": any(v is not None for v in q.model_dump().values()),
     }, user=user)
 

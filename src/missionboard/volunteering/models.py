@@ -109,6 +109,8 @@ class Opportunity(Base):
         Index("ix_volunteer_opportunities_status_latitude_longitude", "status", "latitude",
               "longitude"),
         Index("ix_volunteer_opportunities_status_published_at", "status", "published_at"),
+        # The search's online opportunities (they have no place).
+        Index("ix_volunteer_opportunities_status_mode", "status", "mode"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -15,8 +15,8 @@ import calendar
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Row, Select, func, or_, select
+from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
 from missionboard.accounts.models import User
@@ -269,8 +269,10 @@ def all_tags(session: Session) -> list[str]:
     first = select(func.min(tags.c.tag).label("tag")).cte("walk", recursive=True)
     following = select(func.min(tags.c.tag)).where(tags.c.tag > first.c.tag).scalar_subquery()
     walk = first.union_all(select(following).where(first.c.tag.is_not(None)))
+    # LIMIT 1 keeps this a check per tag (PostgreSQL would otherwise join every tag).
     published = (select(OpportunityTag.id).join(Opportunity).where(
-        OpportunityTag.tag == walk.c.tag, Opportunity.status == OpportunityStatus.PUBLISHED))
+        OpportunityTag.tag == walk.c.tag, Opportunity.status == OpportunityStatus.PUBLISHED)
+        .limit(1))
     return list(session.scalars(select(walk.c.tag).where(walk.c.tag.is_not(None),
                                                          published.exists())
                                 .order_by(walk.c.tag)))
@@ -336,9 +338,16 @@ def _open_conditions(query: SearchQuery) -> list[ColumnElement[bool]]:
 
 
 def _with_details(statement: Select[Opportunity]) -> Select[Opportunity]:
-    """What a result shows: its tags, mission and partner, loaded with it."""
-    return statement.options(selectinload(Opportunity.tags), selectinload(Opportunity.mission),
-                             selectinload(Opportunity.partner))
+    """What a result shows: its mission and partner (joined) and its tags."""
+    return statement.options(joinedload(Opportunity.mission), joinedload(Opportunity.partner),
+                             selectinload(Opportunity.tags))
+
+
+def mission_choices(session: Session) -> list[Row[tuple[int, str, str]]]:
+    """The published missions' ids, slugs and titles, in order: the search's mission
+    filter."""
+    return list(session.execute(select(Mission.id, Mission.slug, Mission.title).where(
+        Mission.status == MissionStatus.PUBLISHED).order_by(Mission.position, Mission.title)))
 
 
 def _open_query(query: SearchQuery) -> Select[Opportunity]:
@@ -372,16 +381,16 @@ def search(session: Session, *, query: SearchQuery) -> SearchResult:
     near = _near(session, [*where, placed], origin, query.radius_km)
     online = None if query.where == "in_person" else [*where, Opportunity.mode == Mode.ONLINE]
     total = len(near) + (_count(session, online) if online is not None else 0)
-    page = near[query.offset:query.offset + query.limit]
+    page: list[tuple[int, float | None]] = list(near[query.offset:query.offset + query.limit])
+    if online is not None and len(page) < query.limit:
+        skip = max(0, query.offset - len(near))
+        page += [(i, None) for i in session.scalars(
+            select(Opportunity.id).where(*online).order_by(*_NEWEST)
+            .limit(query.limit - len(page)).offset(skip))]
     loaded = {o.id: o for o in session.scalars(_with_details(select(Opportunity).where(
         Opportunity.id.in_([i for i, _ in page]))))} if page else {}
-    items = [Found(loaded[i], distance) for i, distance in page]
-    if online is not None and len(items) < query.limit:
-        skip = max(0, query.offset - len(near))
-        items += [Found(o, None) for o in session.scalars(
-            _with_details(select(Opportunity).where(*online)).order_by(*_NEWEST)
-            .limit(query.limit - len(items)).offset(skip))]
-    return SearchResult(items, total, origin, query)
+    return SearchResult([Found(loaded[i], distance) for i, distance in page], total, origin,
+                        query)
 
 
 _NEWEST = (Opportunity.published_at.desc(), Opportunity.id.desc())
@@ -398,6 +407,8 @@ def _near(session: Session, where: list[ColumnElement[bool]], origin: Location,
             select(Opportunity.id, Opportunity.latitude, Opportunity.longitude).where(
                 *where, Opportunity.latitude.between(box.min_lat, box.max_lat),
                 Opportunity.longitude.between(box.min_lon, box.max_lon))):
+        if latitude is None or longitude is None:  # not in the box; for the type checker
+            continue
         distance = geo.haversine_km(origin.latitude, origin.longitude, latitude, longitude)
         if distance <= radius_km:
             found.append((oid, distance))
@@ -455,8 +466,8 @@ def summary(session: Session, *, mission: Mission | None = None) -> Summary:
     by_mission_id: dict[int, list[float]] = {}
     by_code: dict[str, list[float]] = {}
     for mission_id, code, n, people, hours in cells:
-        for key, into in ((mission_id, by_mission_id), (code, by_code)):
-            total = into.setdefault(key, [0, 0, 0.0])
+        for total in (by_mission_id.setdefault(mission_id, [0, 0, 0.0]),
+                      by_code.setdefault(code, [0, 0, 0.0])):
             total[0] += n
             total[1] += people
             total[2] += hours

@@ -40,7 +40,7 @@ from missionboard.volunteering.schemas import (
     tag_of,
 )
 from missionboard.web import api as public_api
-from missionboard.web.api import Caller, problem_responses
+from missionboard.web.api import Caller, json_response, problem_responses
 from missionboard.web.deps import (
     DB,
     CurrentUser,
@@ -141,7 +141,7 @@ def find(request: Request, db: DB, user: CurrentUser, *, postcode: str = "",
     online; nearest first, a page at a time."""
     page = min(max(page, 1), 10_000)
     miles = _radius(radius)
-    missions = missions_service.list_missions(db, include_drafts=False)
+    missions = service.mission_choices(db)
     chosen = next((m for m in missions if m.slug == mission), None)
     values = {"postcode": postcode[:20], "radius": str(miles), "tag": tag_of(tag)[:60],
               "mission": chosen.slug if chosen else "",
@@ -621,7 +621,7 @@ def api_opportunities(
     where: Annotated[str, Query(pattern="^(any|in_person|online)$")] = "any",
     limit: Annotated[int, Query(ge=1, le=100)] = service.PAGE_SIZE,
     offset: Annotated[int, Query(ge=0, le=public_api.MAX_OFFSET)] = 0,
-) -> OpportunityPage:
+) -> Response:
     """Open volunteering opportunities, with places left and the public counts (never
     anyone's personal data). With a postcode, each in-person one has its great-circle
     distance in kilometres and miles."""
@@ -633,28 +633,29 @@ def api_opportunities(
         mission_id=found.id if found else None, where=where, limit=limit, offset=offset))
     site = base_url(request).removesuffix("/api/v1")
     following = offset + limit
-    return OpportunityPage(
+    return json_response(OpportunityPage(
         items=[opportunity_out(f.opportunity, site=site, distance_km=f.distance_km)
                for f in result.items],
         total=result.total, limit=limit, offset=offset,
         next=(str(request.url.include_query_params(limit=limit, offset=following))
               if following < result.total else None),
-        origin=result.origin.postcode if result.origin else None)
+        origin=result.origin.postcode if result.origin else None))
 
 
 @api_router.get("/volunteering/opportunities/{slug}", response_model=OpportunityOut,
                 responses=_problems(404))
 def api_opportunity(request: Request, slug: str, db: public_api.DB, caller: Caller
-                    ) -> OpportunityOut:
+                    ) -> Response:
     """One opportunity (published or closed), with its counts."""
     opportunity = service.get_opportunity(db, slug=slug)
     if not opportunity.is_public:
         raise NotFound(f"No volunteering opportunity {slug!r}")
-    return opportunity_out(opportunity, site=base_url(request).removesuffix("/api/v1"))
+    return json_response(opportunity_out(opportunity,
+                                         site=base_url(request).removesuffix("/api/v1")))
 
 
 @api_router.get("/volunteering/summary", response_model=SummaryOut)
-def api_summary(db: public_api.DB, caller: Caller) -> SummaryOut:
+def api_summary(db: public_api.DB, caller: Caller) -> Response:
     """People signed up and hours confirmed, in all, by mission and by area."""
     found = service.summary(db)
 
@@ -663,7 +664,8 @@ def api_summary(db: public_api.DB, caller: Caller) -> SummaryOut:
                          signed_up=r.signed_up, hours_confirmed=r.hours_confirmed)
                 for r in items]
 
-    return SummaryOut(opportunities=found.opportunities, signed_up=found.signed_up,
-                      hours_confirmed=found.hours_confirmed,
-                      by_mission=rows(found.by_mission), by_area=rows(found.by_area))
+    return json_response(SummaryOut(
+        opportunities=found.opportunities, signed_up=found.signed_up,
+        hours_confirmed=found.hours_confirmed, by_mission=rows(found.by_mission),
+        by_area=rows(found.by_area)))
 

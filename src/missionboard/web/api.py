@@ -245,6 +245,20 @@ def problem_responses(descriptions: Mapping[int, str], *codes: int
             for code in codes}
 
 
+def json_response(body: BaseModel, *, status_code: int = 200) -> Response:
+    """``body`` as the JSON response of a synchronous endpoint, serialised here (the route's
+    ``response_model`` still documents it).
+
+    Given the model itself, FastAPI validates it once more against the response model in a
+    worker thread of its own while the request's session still holds its pooled connection:
+    under load, requests holding every pooled connection then wait for worker threads held
+    by requests waiting for a connection, and the worker stops (``docs/benchmarks.md``,
+    "Mobilisation register at scale"). Serialising here also skips that second validation.
+    """
+    return Response(body.model_dump_json(), status_code=status_code,
+                    media_type="application/json")
+
+
 def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
     return problem_responses({
         401: "The API token is missing, unknown or revoked",

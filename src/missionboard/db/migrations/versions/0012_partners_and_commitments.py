@@ -94,6 +94,7 @@ def upgrade() -> None:
     sa.Column('moderation_note', sa.Text(), nullable=False),
     sa.Column('moderated_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('moderated_by_id', sa.Integer(), nullable=True),
+    sa.Column('listed', sa.Boolean(), nullable=False),
     sa.Column('withdrawn_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('withdrawn_reason', sa.Text(), nullable=False),
     sa.Column('intervention_id', sa.Integer(), nullable=True),
@@ -118,17 +119,18 @@ def upgrade() -> None:
     sa.UniqueConstraint('intervention_id', name=op.f('uq_commitments_intervention_id'))
     )
     with op.batch_alter_table('commitments', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_commitments_area_id'), ['area_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_commitments_assessment'), ['assessment'], unique=False)
+        batch_op.create_index('ix_commitments_area_id_listed_id', ['area_id', 'listed', 'id'], unique=False)
+        batch_op.create_index('ix_commitments_assessment_listed_report_due_on_deadline', ['assessment', 'listed', 'report_due_on', 'deadline'], unique=False)
         batch_op.create_index(batch_op.f('ix_commitments_deadline'), ['deadline'], unique=False)
-        batch_op.create_index(batch_op.f('ix_commitments_kind'), ['kind'], unique=False)
+        batch_op.create_index('ix_commitments_kind_listed_id', ['kind', 'listed', 'id'], unique=False)
+        batch_op.create_index('ix_commitments_listed_id_mission_id', ['listed', 'id', 'mission_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_commitments_metric_id'), ['metric_id'], unique=False)
-        batch_op.create_index('ix_commitments_mission_id_moderation', ['mission_id', 'moderation'], unique=False)
-        batch_op.create_index('ix_commitments_moderation_id_partner_id_mission_id', ['moderation', 'id', 'partner_id', 'mission_id'], unique=False)
+        batch_op.create_index('ix_commitments_mission_id_listed_id', ['mission_id', 'listed', 'id'], unique=False)
+        batch_op.create_index('ix_commitments_moderation_id', ['moderation', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_commitments_outcome_id'), ['outcome_id'], unique=False)
-        batch_op.create_index('ix_commitments_partner_id_moderation', ['partner_id', 'moderation'], unique=False)
-        batch_op.create_index(batch_op.f('ix_commitments_report_due_on'), ['report_due_on'], unique=False)
-        batch_op.create_index(batch_op.f('ix_commitments_verification'), ['verification'], unique=False)
+        batch_op.create_index('ix_commitments_partner_id_listed_id', ['partner_id', 'listed', 'id'], unique=False)
+        batch_op.create_index('ix_commitments_report_due_on_listed_assessment', ['report_due_on', 'listed', 'assessment'], unique=False)
+        batch_op.create_index('ix_commitments_verification_listed_id', ['verification', 'listed', 'id'], unique=False)
 
     op.create_table('partner_areas',
     sa.Column('partner_id', sa.Integer(), nullable=False),
@@ -200,17 +202,18 @@ def downgrade() -> None:
 
     op.drop_table('partner_areas')
     with op.batch_alter_table('commitments', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_commitments_verification'))
-        batch_op.drop_index(batch_op.f('ix_commitments_report_due_on'))
-        batch_op.drop_index('ix_commitments_partner_id_moderation')
+        batch_op.drop_index('ix_commitments_verification_listed_id')
+        batch_op.drop_index('ix_commitments_report_due_on_listed_assessment')
+        batch_op.drop_index('ix_commitments_partner_id_listed_id')
         batch_op.drop_index(batch_op.f('ix_commitments_outcome_id'))
-        batch_op.drop_index('ix_commitments_moderation_id_partner_id_mission_id')
-        batch_op.drop_index('ix_commitments_mission_id_moderation')
+        batch_op.drop_index('ix_commitments_moderation_id')
+        batch_op.drop_index('ix_commitments_mission_id_listed_id')
         batch_op.drop_index(batch_op.f('ix_commitments_metric_id'))
-        batch_op.drop_index(batch_op.f('ix_commitments_kind'))
+        batch_op.drop_index('ix_commitments_listed_id_mission_id')
+        batch_op.drop_index('ix_commitments_kind_listed_id')
         batch_op.drop_index(batch_op.f('ix_commitments_deadline'))
-        batch_op.drop_index(batch_op.f('ix_commitments_assessment'))
-        batch_op.drop_index(batch_op.f('ix_commitments_area_id'))
+        batch_op.drop_index('ix_commitments_assessment_listed_report_due_on_deadline')
+        batch_op.drop_index('ix_commitments_area_id_listed_id')
 
     op.drop_table('commitments')
     with op.batch_alter_table('partners', schema=None) as batch_op:

@@ -95,6 +95,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_volunteer_opportunities_partner_id'), ['partner_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_volunteer_opportunities_retain_until'), ['retain_until'], unique=False)
         batch_op.create_index('ix_volunteer_opportunities_status_latitude_longitude', ['status', 'latitude', 'longitude'], unique=False)
+        batch_op.create_index('ix_volunteer_opportunities_status_mode', ['status', 'mode'], unique=False)
         batch_op.create_index('ix_volunteer_opportunities_status_published_at', ['status', 'published_at'], unique=False)
 
     op.create_table('volunteer_messages',
@@ -190,6 +191,7 @@ def downgrade() -> None:
     op.drop_table('volunteer_messages')
     with op.batch_alter_table('volunteer_opportunities', schema=None) as batch_op:
         batch_op.drop_index('ix_volunteer_opportunities_status_published_at')
+        batch_op.drop_index('ix_volunteer_opportunities_status_mode')
         batch_op.drop_index('ix_volunteer_opportunities_status_latitude_longitude')
         batch_op.drop_index(batch_op.f('ix_volunteer_opportunities_retain_until'))
         batch_op.drop_index(batch_op.f('ix_volunteer_opportunities_partner_id'))
