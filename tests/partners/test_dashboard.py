@@ -350,6 +350,9 @@ def _points_of(added: Sequence[float], *, partial_last: bool = True) -> list[das
      None),
     ([1000, 1001, 0], "money", "£1,001 in January to March 2026, about the same as the "
                                "previous quarter (£1,000 in October to December 2025)", 0.001),
+    # A previous figure so small that the ratio overflows gets no percentage.
+    ([2.2250738585072014e-308, 1, 0], "money", "£1 in January to March 2026, against £0 in "
+                                               "October to December 2025", None),
 ])
 def test_trend_words(added: list[float], unit: str, words: str, change: float | None) -> None:
     found = dashboard.trend(_points_of(added), by="quarter", unit=unit)

@@ -33,6 +33,7 @@ and the series say how many (``undated``).
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -414,6 +415,8 @@ def trend(points: Sequence[Point], *, by: str, unit: str) -> Trend | None:
     latest, previous = complete[-1], complete[-2]
     new, old = latest.added, previous.added
     change = None if old == 0 else (new - old) / old
+    if change is not None and not math.isfinite(change * 100):
+        change = None  # a previous figure so small that the percentage overflows: none shown
     now, then = latest.period.label, previous.period.label
     if new == 0 and old == 0:
         words = f"None in {now} or in {then}"
@@ -421,8 +424,10 @@ def trend(points: Sequence[Point], *, by: str, unit: str) -> Trend | None:
         words = f"{format_amount(new, unit)} in {now}, up from none in {then}"
     elif new == 0:
         words = f"None in {now}, down from {format_amount(old, unit)} in {then}"
+    elif change is None:
+        words = (f"{format_amount(new, unit)} in {now}, against "
+                 f"{format_amount(old, unit)} in {then}")
     else:
-        assert change is not None
         shift = ("about the same as" if round(change * 100) == 0 else
                  f"{'up' if change > 0 else 'down'} {abs(change):.0%} on")
         words = (f"{format_amount(new, unit)} in {now}, {shift} the previous {by} "
