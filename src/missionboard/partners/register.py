@@ -44,6 +44,7 @@ from sqlalchemy.orm import Session, aliased
 from missionboard.delivery.models import Intervention
 from missionboard.metrics.models import Area, Metric
 from missionboard.missions.models import Mission, MissionStatus, Outcome
+from missionboard.partners import lookups
 from missionboard.partners import status as rules
 from missionboard.partners.models import (
     Commitment,
@@ -111,21 +112,24 @@ def _area_ids(code: str) -> Select[int]:
 
 
 def mission_choices(session: Session) -> list[Row[tuple[str, str]]]:
-    """The published missions' slugs and titles, in order: the register's mission filter."""
-    return list(session.execute(select(Mission.slug, Mission.title).where(
-        Mission.status == MissionStatus.PUBLISHED).order_by(Mission.position, Mission.title)))
+    """The published missions' slugs and titles, in order: the register's mission filter
+    (remembered for a few seconds in a server process: :mod:`missionboard.partners.lookups`)."""
+    return list(lookups.remembered(session, "register.missions", lambda: tuple(session.execute(
+        select(Mission.slug, Mission.title).where(Mission.status == MissionStatus.PUBLISHED)
+        .order_by(Mission.position, Mission.title)))))
 
 
 def area_choices(session: Session) -> list[Row[tuple[str, str]]]:
     """Every area's code and name (as ``metrics.service.list_areas`` orders them): the
     register's area filter."""
-    return list(session.execute(select(Area.code, Area.name).order_by(Area.level, Area.name)))
+    return list(lookups.remembered(session, "register.areas", lambda: tuple(session.execute(
+        select(Area.code, Area.name).order_by(Area.level, Area.name)))))
 
 
 def unpublished_missions(session: Session) -> tuple[int, ...]:
     """The missions not published (their commitments are not public): usually none."""
-    return tuple(session.scalars(select(Mission.id).where(
-        Mission.status != MissionStatus.PUBLISHED)))
+    return lookups.remembered(session, "register.unpublished", lambda: tuple(session.scalars(
+        select(Mission.id).where(Mission.status != MissionStatus.PUBLISHED))))
 
 
 def conditions(q: RegisterQuery, *, today: dt.date, unpublished: tuple[int, ...]
@@ -196,35 +200,46 @@ def _select(today: dt.date) -> AnySelect:
             .join(Mission, Mission.id == Commitment.mission_id))
 
 
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
 def row_out(row: Row[Any], *, base: str) -> CommitmentOut:
-    """One register row as the API, the pages and the downloads show it."""
+    """One register row as the API, the pages and the downloads show it.
+
+    Built without pydantic's validation (``model_construct``), which took a third of a
+    register page's time: every field is given here with the type validation would give it
+    (the database's types, floats made floats), as ``tests/partners`` check against
+    :class:`CommitmentOut` validated."""
     terms = rules.Terms(kind=row.kind, start_on=row.start_on, schedule=row.schedule,
                         baseline=row.baseline, target=row.target, deadline=row.deadline,
                         pledged_money=row.pledged_money, pledged_hours=row.pledged_hours)
     progress = rules.progress_of(terms, latest_value=row.latest_value,
                                  money=row.delivered_money, hours=row.delivered_hours)
-    return CommitmentOut(
+    partner = PartnerSummaryOut.model_construct(
+        slug=row.partner_slug, name=row.partner_name, kind=row.partner_kind,
+        sector=row.partner_sector, size=row.partner_size,
+        url=f"{base}/partners/{row.partner_slug}")
+    return CommitmentOut.model_construct(
         id=row.id, url=f"{base}/commitments/{row.id}", title=row.title,
         description=row.description, kind=row.kind, status=CommitmentStatus(row.status),
-        partner=PartnerSummaryOut(slug=row.partner_slug, name=row.partner_name,
-                                  kind=row.partner_kind, sector=row.partner_sector,
-                                  size=row.partner_size,
-                                  url=f"{base}/partners/{row.partner_slug}"),
-        mission=row.mission_slug, outcome=row.outcome_slug, metric=row.metric_slug,
-        area_code=row.area_code, area_name=row.area_name, unit=row.unit,
-        baseline=row.baseline, target=row.target, start_on=row.start_on,
-        deadline=row.deadline, pledged_money_gbp=row.pledged_money,
-        pledged_hours=row.pledged_hours, in_kind=row.in_kind, schedule=row.schedule,
-        verification=row.verification, optimism_discount=OPTIMISM_DISCOUNT[row.verification],
-        latest_value=row.latest_value, delivered_money_gbp=row.delivered_money,
-        delivered_hours=row.delivered_hours,
-        progress=None if progress is None else round(progress, 4),
-        reports=row.reports_count, last_report_on=row.last_report_on,
+        partner=partner, mission=row.mission_slug, outcome=row.outcome_slug,
+        metric=row.metric_slug, area_code=row.area_code, area_name=row.area_name,
+        unit=row.unit, baseline=_float(row.baseline), target=_float(row.target),
+        start_on=row.start_on, deadline=row.deadline,
+        pledged_money_gbp=_float(row.pledged_money),
+        pledged_hours=_float(row.pledged_hours), in_kind=row.in_kind, schedule=row.schedule,
+        verification=row.verification,
+        optimism_discount=float(OPTIMISM_DISCOUNT[row.verification]),
+        latest_value=_float(row.latest_value), delivered_money_gbp=float(row.delivered_money),
+        delivered_hours=float(row.delivered_hours),
+        progress=None if progress is None else round(float(progress), 4),
+        reports=int(row.reports_count), last_report_on=row.last_report_on,
         next_report_due_on=row.report_due_on,
         intervention=(f"{base}/missions/{row.mission_slug}/interventions"
                       f"#intervention-{row.intervention_slug}"
                       if row.intervention_slug else None),
-        withdrawn_reason=row.withdrawn_reason, illustrative=row.illustrative)
+        withdrawn_reason=row.withdrawn_reason, illustrative=bool(row.illustrative))
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 
 from sqlalchemy import Row, Select, func, or_, select
@@ -23,6 +24,7 @@ from missionboard.accounts.models import User
 from missionboard.db.base import utcnow
 from missionboard.errors import Conflict, FieldError, NotFound, ValidationFailed
 from missionboard.missions.models import Mission, MissionStatus
+from missionboard.partners import lookups
 from missionboard.partners.models import ModerationStatus, Partner
 from missionboard.volunteering import geo
 from missionboard.volunteering.models import (
@@ -264,18 +266,22 @@ def all_tags(session: Session) -> list[str]:
 
     The tags are few and the tagged opportunities many, so the distinct tags are walked on
     the tag index (a "loose index scan": the next tag after each, by a recursive query),
-    and each is kept if one published opportunity has it."""
-    tags = OpportunityTag.__table__
-    first = select(func.min(tags.c.tag).label("tag")).cte("walk", recursive=True)
-    following = select(func.min(tags.c.tag)).where(tags.c.tag > first.c.tag).scalar_subquery()
-    walk = first.union_all(select(following).where(first.c.tag.is_not(None)))
-    # LIMIT 1 keeps this a check per tag (PostgreSQL would otherwise join every tag).
-    published = (select(OpportunityTag.id).join(Opportunity).where(
-        OpportunityTag.tag == walk.c.tag, Opportunity.status == OpportunityStatus.PUBLISHED)
-        .limit(1))
-    return list(session.scalars(select(walk.c.tag).where(walk.c.tag.is_not(None),
-                                                         published.exists())
-                                .order_by(walk.c.tag)))
+    and each is kept if one published opportunity has it. Remembered for a few seconds in
+    a server process (:mod:`missionboard.partners.lookups`)."""
+    def compute() -> tuple[str, ...]:
+        tags = OpportunityTag.__table__
+        first = select(func.min(tags.c.tag).label("tag")).cte("walk", recursive=True)
+        following = select(func.min(tags.c.tag)).where(tags.c.tag > first.c.tag
+                                                       ).scalar_subquery()
+        walk = first.union_all(select(following).where(first.c.tag.is_not(None)))
+        # LIMIT 1 keeps this a check per tag (PostgreSQL would otherwise join every tag).
+        published = (select(OpportunityTag.id).join(Opportunity).where(
+            OpportunityTag.tag == walk.c.tag, Opportunity.status == OpportunityStatus.PUBLISHED)
+            .limit(1))
+        return tuple(session.scalars(select(walk.c.tag).where(
+            walk.c.tag.is_not(None), published.exists()).order_by(walk.c.tag)))
+
+    return list(lookups.remembered(session, "volunteering.tags", compute))
 
 
 # Finding opportunities ---------------------------------------------------------------------
@@ -345,9 +351,12 @@ def _with_details(statement: Select[Opportunity]) -> Select[Opportunity]:
 
 def mission_choices(session: Session) -> list[Row[tuple[int, str, str]]]:
     """The published missions' ids, slugs and titles, in order: the search's mission
-    filter."""
-    return list(session.execute(select(Mission.id, Mission.slug, Mission.title).where(
-        Mission.status == MissionStatus.PUBLISHED).order_by(Mission.position, Mission.title)))
+    filter (remembered for a few seconds in a server process:
+    :mod:`missionboard.partners.lookups`)."""
+    return list(lookups.remembered(session, "volunteering.missions", lambda: tuple(
+        session.execute(select(Mission.id, Mission.slug, Mission.title).where(
+            Mission.status == MissionStatus.PUBLISHED).order_by(Mission.position,
+                                                                 Mission.title)))))
 
 
 def _open_query(query: SearchQuery) -> Select[Opportunity]:
@@ -380,7 +389,13 @@ def search(session: Session, *, query: SearchQuery) -> SearchResult:
         Opportunity.mode != Mode.ONLINE)
     near = _near(session, [*where, placed], origin, query.radius_km)
     online = None if query.where == "in_person" else [*where, Opportunity.mode == Mode.ONLINE]
-    total = len(near) + (_count(session, online) if online is not None else 0)
+    online_count = 0
+    if online is not None:
+        # The same for every postcode: remembered for a few seconds in a server process.
+        online_count = lookups.remembered(
+            session, "volunteering.online", functools.partial(_count, session, online),
+            query.mission_id, query.tag, utc_today())
+    total = len(near) + online_count
     page: list[tuple[int, float | None]] = list(near[query.offset:query.offset + query.limit])
     if online is not None and len(page) < query.limit:
         skip = max(0, query.offset - len(near))
@@ -452,7 +467,16 @@ class Summary:
 def summary(session: Session, *, mission: Mission | None = None) -> Summary:
     """People signed up and hours confirmed on public opportunities of published missions,
     in all and by mission and by area: the counters summed in SQL by mission and area in
-    one pass, and those sums added up here."""
+    one pass, and those sums added up here. The whole programme's (no ``mission``) is
+    remembered for a few seconds in a server process (:mod:`missionboard.partners.lookups`):
+    the impact page and the API's summary show it on every request."""
+    if mission is None:
+        return lookups.remembered(session, "volunteering.summary",
+                                  functools.partial(_summary, session, None))
+    return _summary(session, mission)
+
+
+def _summary(session: Session, mission: Mission | None) -> Summary:
     from missionboard.metrics.models import Area
 
     where = [Opportunity.status.in_(PUBLIC_STATUSES), *public_conditions()]

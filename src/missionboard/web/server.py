@@ -12,6 +12,7 @@ import gc
 from fastapi import FastAPI
 
 from missionboard.config import get_settings
+from missionboard.partners import lookups
 from missionboard.web.app import create_app
 
 #: Allocations between collections of the youngest generation (Python's default is 700).
@@ -21,6 +22,11 @@ YOUNG_THRESHOLD = 20_000
 def app() -> FastAPI:
     """The application with settings from the environment, in a settled heap."""
     application = create_app(get_settings())
+    # Templates do not change under a running server: no stat of each template's file on
+    # every render.
+    application.state.templates.auto_reload = False
+    # The public pages' small lookups (missions, areas, tags), remembered for a few seconds.
+    lookups.configure(lookups.DEFAULT_SECONDS)
     settle_heap()
     return application
 
