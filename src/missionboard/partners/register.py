@@ -22,7 +22,6 @@ import datetime as dt
 import functools
 import io
 import json
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -254,33 +253,19 @@ class Page:
         return self.offset + self.limit < self.total
 
 
-#: A count of at least this many commitments is remembered for ``LARGE_COUNT_SECONDS`` in
-#: each server process: counting the whole register (90,000 rows) costs about 3 ms of the
-#: database's time on every page of it, and a total that large shown a few seconds late
-#: misleads nobody. Smaller counts (every count in the tests) are made afresh each time.
-LARGE_COUNT = 10_000
-LARGE_COUNT_SECONDS = 10.0
-_large_counts: dict[tuple[Any, ...], tuple[float, int]] = {}
-
-
 def count(session: Session, q: RegisterQuery, *, today: dt.date,
           unpublished: tuple[int, ...] | None = None) -> int:
-    """The number of public commitments matching the filters (see :data:`LARGE_COUNT`)."""
+    """The number of public commitments matching the filters. Remembered for a few seconds
+    in a server process (:mod:`missionboard.partners.lookups`): counting the whole register
+    (90,000 rows) costs some milliseconds of the database's time on every page of it."""
     if unpublished is None:
         unpublished = unpublished_missions(session)
-    key = (str(session.get_bind().engine.url), q.model_dump_json(), today, unpublished)
-    now = time.monotonic()
-    remembered = _large_counts.get(key)
-    if remembered is not None and now - remembered[0] < LARGE_COUNT_SECONDS:
-        return remembered[1]
     where = conditions(q, today=today, unpublished=unpublished)
-    found = int(session.scalar(select(func.count()).select_from(Commitment).where(*where))
-                or 0)
-    if found >= LARGE_COUNT:
-        if len(_large_counts) >= 1_000:
-            _large_counts.clear()
-        _large_counts[key] = (now, found)
-    return found
+    return lookups.remembered(
+        session, "register.count",
+        lambda: int(session.scalar(select(func.count()).select_from(Commitment).where(*where))
+                    or 0),
+        q.model_dump_json(), today, unpublished)
 
 
 def page(session: Session, q: RegisterQuery, *, today: dt.date, base: str,
