@@ -364,3 +364,85 @@ def test_local_search_keeps_the_household_rule(seed: int, steps: int) -> None:
     counts = model.rows @ found
     assert (counts >= model.lower).all()
     assert (counts <= model.upper).all()
+
+
+# The relaxation's optimum, decomposed in one stage, and the stages when it cannot be
+
+#: Found by a search over small random pools: the relaxation's LEXIMIN gives everyone more
+#: than any lottery over integer panels can, so only the stages find the LEXIMIN.
+GAP_PEOPLE: People = {
+    f"p{i}": dict(zip("abc", values, strict=True))
+    for i, values in enumerate(["100", "001", "101", "100", "011", "110", "110", "000", "111"])
+}
+GAP_QUOTAS = [
+    Quota("a", "0", 1, 2), Quota("a", "1", 0, 2),
+    Quota("b", "0", 1, 1), Quota("b", "1", 0, 2),
+    Quota("c", "0", 0, 2), Quota("c", "1", 1, 3),
+]
+
+
+def _model(people: People, quotas: Sequence[Quota], k: int) -> sortition._Model:
+    return sortition._build(people, quotas, k, None)
+
+
+@pytest.mark.parametrize(("seed", "quotas"), [(5, QUOTAS), (6, TIGHT), (8, QUOTAS)])
+def test_the_relaxations_optimum_is_decomposed_into_the_leximin(seed: int,
+                                                                quotas: list[Quota]) -> None:
+    people = _pool(11, seed)
+    assert sortition._decomposition(_model(people, quotas, 4), quotas, 0) is not None
+    quick = leximin(people, quotas, 4)
+    staged = sortition._distribution(people, quotas, 4, households=None, seed=0, stages=None,
+                                     quick=False)
+    for i in people:
+        assert quick.probabilities[i] == pytest.approx(staged.probabilities[i], abs=1e-6)
+    assert sorted(quick.probabilities.values()) == pytest.approx(
+        _brute_force_leximin(people, quotas, 4), abs=1e-6)
+    _check_support(quick, people, quotas, 4)
+
+
+def test_when_the_relaxations_optimum_is_no_lottery_the_stages_find_the_leximin() -> None:
+    model = _model(GAP_PEOPLE, GAP_QUOTAS, 2)
+    relaxed = sortition._relaxed_leximin(model)
+    assert relaxed is not None
+    assert sortition._decomposition(model, GAP_QUOTAS, 0) is None
+    expected = _brute_force_leximin(GAP_PEOPLE, GAP_QUOTAS, 2)
+    selection = leximin(GAP_PEOPLE, GAP_QUOTAS, 2)
+    assert sorted(selection.probabilities.values()) == pytest.approx(expected, abs=1e-6)
+    # the relaxation promised more than any lottery can give: at the first place where its
+    # sorted probabilities differ from the LEXIMIN's, they are higher
+    promised = sorted(float(relaxed[t]) for t in model.type_of)
+    first = next(i for i, (a, b) in enumerate(zip(promised, expected, strict=True))
+                 if abs(a - b) > 1e-6)
+    assert promised[first] > expected[first]
+    _check_support(selection, GAP_PEOPLE, GAP_QUOTAS, 2)
+
+
+@st.composite
+def _three_features(draw: st.DrawFn) -> tuple[People, list[Quota], int]:
+    n = draw(st.integers(5, 9))
+    k = draw(st.integers(2, 4))
+    rows = draw(st.lists(st.tuples(*[st.sampled_from("01")] * 3), min_size=n, max_size=n))
+    people = {f"v{i}": dict(zip("abc", row, strict=True)) for i, row in enumerate(rows)}
+    quotas = []
+    for feature in "abc":
+        for value in "01":
+            low = draw(st.integers(0, 1))
+            quotas.append(Quota(feature, value, low, low + draw(st.integers(0, 2))))
+    return people, quotas, k
+
+
+@settings(max_examples=40, deadline=None)
+@given(problem=_three_features())
+def test_leximin_matches_brute_force_whichever_way_it_is_found(
+    problem: tuple[People, list[Quota], int],
+) -> None:
+    people, quotas, k = problem
+    try:
+        selection = leximin(people, quotas, k)
+    except InfeasibleQuotas:
+        assert not any(_meets(p, people, quotas, k) for p in itertools.combinations(people, k))
+        return
+    assert sorted(selection.probabilities.values()) == pytest.approx(
+        _brute_force_leximin(people, quotas, k), abs=1e-6)
+    assert sum(selection.probabilities.values()) == pytest.approx(k, abs=1e-6)
+    _check_support(selection, people, quotas, k)

@@ -37,7 +37,7 @@ import os
 import sys
 from collections.abc import Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import highspy
 import numpy as np
@@ -65,7 +65,11 @@ _MAX_ITERATIONS = 100_000
 _SWAP_STARTS = 5  # panels of the lottery searched from at each pricing round
 _SWAP_STEPS = 3  # moves per search
 _PAIR_FIRSTS = 30  # first swaps tried for a pair of swaps
-_PAIR_KEEP = _SWAP_STARTS  # panels found by pairs of swaps added per round
+# On the face of the relaxation's optimum most quotas are exact and every panel counts, so
+# the one decomposition stage searches from more panels and fewer first swaps per pair.
+_FACE_STARTS = 10
+_FACE_PAIR_FIRSTS = 10
+_FACE_TOLERANCE = 1e-6  # a quota row this close to a bound at the relaxation's optimum is on it
 
 
 @dataclass(frozen=True)
@@ -417,8 +421,10 @@ class _Swaps:
     A panel in the current lottery has reduced cost zero, so any swap that raises its weight
     gives an improving panel; the integer programme is needed only when no swap does."""
 
-    def __init__(self, model: _Model, quotas: Sequence[Quota]) -> None:
+    def __init__(self, model: _Model, quotas: Sequence[Quota], *, firsts: int = _PAIR_FIRSTS
+                 ) -> None:
         self.sizes = model.sizes
+        self.firsts = firsts
         self.rows = model.rows
         n_quotas, n_types = model.rows.shape
         features = sorted({q.feature for q in quotas})
@@ -477,8 +483,8 @@ class _Swaps:
         """The best improving pair of swaps whose second repairs the quota rows the first
         breaks (tight quotas allow few single swaps), among the best first swaps."""
         flat = gain.ravel()
-        if flat.size > _PAIR_FIRSTS:
-            top = np.argpartition(-flat, _PAIR_FIRSTS)[:_PAIR_FIRSTS]
+        if flat.size > self.firsts:
+            top = np.argpartition(-flat, self.firsts)[:self.firsts]
             order = top[np.argsort(-flat[top])]
         else:
             order = np.argsort(-flat)
@@ -577,6 +583,11 @@ class _MasterLP:
             self.h.addCol(0.0, 0.0, highspy.kHighsInf, len(index), index, np.r_[row[nz], 1.0])
             self.columns += 1
 
+    def target(self, p: FloatArray) -> None:
+        """Rows Σ_P λ_P·c_{P,t}/n_t ≥ z·p_t: z = 1 reaches ``p`` (the one-stage decomposition)."""
+        for t, share in enumerate(p):
+            self.h.changeCoeff(t, 0, -float(share))
+
     def fix(self, types: IntArray, floor: float) -> None:
         inf = highspy.kHighsInf
         for t in types:
@@ -604,7 +615,8 @@ class _MasterLP:
 
 
 def _price(swaps: _Swaps, pricer: _Pricer, panels: Sequence[IntArray], *, lam: FloatArray,
-           weights: FloatArray, threshold: float, known: set[bytes]) -> list[IntArray]:
+           weights: FloatArray, threshold: float, known: set[bytes],
+           starts: int = _SWAP_STARTS) -> list[IntArray]:
     """New panels worth more than ``threshold`` at ``weights`` (none: the stage is optimal).
 
     Single swaps from the heaviest panels of the lottery first; then pairs of swaps (only the
@@ -612,7 +624,7 @@ def _price(swaps: _Swaps, pricer: _Pricer, panels: Sequence[IntArray], *, lam: F
     programme. ``known`` gains the panels returned."""
     for pairs in (False, True) if swaps.pairs else (False,):
         fresh: dict[bytes, IntArray] = {}
-        for j in np.argsort(-lam)[:_SWAP_STARTS]:
+        for j in np.argsort(-lam)[:starts]:
             if lam[j] <= 0:
                 break
             better = swaps.improve(panels[j], weights, _SWAP_STEPS, pairs=pairs)
@@ -622,7 +634,7 @@ def _price(swaps: _Swaps, pricer: _Pricer, panels: Sequence[IntArray], *, lam: F
         if fresh:
             found = sorted(fresh.values(), key=lambda c: -float(weights @ c))
             if pairs:
-                found = found[:_PAIR_KEEP]
+                found = found[:starts]
             known.update(c.tobytes() for c in found)
             return found
     best = pricer.improving(weights, threshold)
@@ -632,6 +644,135 @@ def _price(swaps: _Swaps, pricer: _Pricer, panels: Sequence[IntArray], *, lam: F
         raise RuntimeError("LEXIMIN pricing repeated a known panel")
     known.add(best.tobytes())
     return [best]
+
+
+def _relaxed_leximin(model: _Model) -> FloatArray | None:
+    """The LEXIMIN of the linear relaxation: each type's probability, or None when some type
+    gets nothing even there (then the staged method finds who can be selected at all).
+
+    The relaxation drops integrality: one variable x_t ∈ [0, n_t] per type, within the quota
+    rows, the household rows and Σ x = k. Its stages are those of the master programme with
+    p_t = x_t/n_t in place of the panels' shares: a compact programme solved in a fraction of
+    a second. Its optimum is unique and at least as good, stage by stage, as any lottery
+    over integer panels."""
+    n = len(model.sizes)
+    sizes = model.sizes.astype(np.float64)
+    h = _highs()
+    h.setOptionValue("threads", 1)
+    inf = highspy.kHighsInf
+    h.addVars(n, np.zeros(n), sizes)
+    h.addVar(-inf, inf)  # z, column n
+    h.changeColCost(n, 1.0)
+    h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+    blocks = [
+        (model.rows, model.lower, model.upper),
+        (np.ones((1, n)), np.array([model.k]), np.array([model.k])),
+        (model.household_rows, np.zeros(len(model.household_rows)),
+         np.ones(len(model.household_rows))),
+    ]
+    for matrix, lo, hi in blocks:
+        for row, a, b in zip(matrix, lo, hi, strict=True):
+            nz = np.flatnonzero(row).astype(np.int32)
+            h.addRow(float(a), float(b), len(nz), nz, row[nz])
+    first = h.getNumRow()
+    for t in range(n):
+        h.addRow(0.0, inf, 2, np.array([t, n], dtype=np.int32), np.array([1.0 / sizes[t], -1.0]))
+    fixed = np.zeros(n, dtype=bool)
+    while not fixed.all():
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        solution = h.getSolution()
+        z = float(solution.col_value[n])
+        if z <= _DUAL_POSITIVE:
+            return None
+        y = -np.asarray(solution.row_dual, dtype=np.float64)[first:first + n]
+        newly = ~fixed & (y > _DUAL_POSITIVE)
+        if not newly.any():
+            newly = ~fixed & (y >= y[~fixed].max())
+        for row in first + np.flatnonzero(newly):
+            h.changeCoeff(int(row), n, 0.0)
+            h.changeRowBounds(int(row), z, inf)
+        fixed |= newly
+    x = np.asarray(h.getSolution().col_value, dtype=np.float64)[:n]
+    p: FloatArray = np.clip(x / sizes, 0.0, 1.0)
+    return p
+
+
+def _face(model: _Model, counts: FloatArray) -> _Model:
+    """The model with every quota row that ``counts`` meets at a bound made exact there.
+
+    A lottery whose mean is ``counts`` can only use panels that meet those rows exactly
+    (each panel is within the bound and their mean is on it), so pricing looks nowhere else."""
+    value = model.rows @ counts
+    lower, upper = model.lower.copy(), model.upper.copy()
+    at_min = np.abs(value - lower) < _FACE_TOLERANCE
+    at_max = np.abs(value - upper) < _FACE_TOLERANCE
+    upper[at_min] = lower[at_min]
+    lower[at_max] = upper[at_max]
+    return replace(model, lower=lower, upper=upper)
+
+
+def _cover(model: _Model, swaps: _Swaps, pricer: _Pricer, first: IntArray
+           ) -> list[IntArray] | None:
+    """Panels of ``model`` that together take someone of every type, or None when some type
+    is in none. Each is found by local search for as many not-yet-covered types as possible
+    from the last one; the integer programme only when the search adds nobody."""
+    n = len(model.sizes)
+    rng = np.random.default_rng(0)
+    panels = [first]
+    covered = first > 0
+    while not covered.all():
+        # a little noise so that ties between uncovered types break differently each round
+        weights = (~covered).astype(np.float64) + rng.random(n) * 1e-3
+        found: IntArray | None = swaps.improve(panels[-1], weights, model.k, pairs=swaps.pairs)
+        if found is None or not (found[~covered] > 0).any():
+            found = pricer.improving(weights, 0.5)
+            if found is None:
+                return None
+        panels.append(found)
+        covered |= found > 0
+    return panels
+
+
+def _decomposition(model: _Model, quotas: Sequence[Quota], seed: int
+                   ) -> tuple[list[IntArray], FloatArray] | None:
+    """LEXIMIN in one stage when the relaxation's optimum is a lottery over integer panels.
+
+    The relaxation's LEXIMIN p* is at least as good as any lottery's; a lottery with
+    probabilities p* is therefore the LEXIMIN. One column-generation stage looks for it:
+    max z s.t. Σ_P λ_P·c_{P,t}/n_t ≥ z·p*_t, Σ_P λ_P = 1, with pricing restricted to panels on
+    p*'s face. z = 1 gives the lottery (its probabilities cannot exceed p* anywhere, since
+    both sum to k). When no panel improves before z = 1, p* is not such a lottery and this
+    returns None, leaving the staged method to find the LEXIMIN."""
+    p = None if model.k == 0 or not len(model.sizes) else _relaxed_leximin(model)
+    if p is None:
+        return None
+    sizes = model.sizes.astype(np.float64)
+    face = _face(model, p * sizes)
+    pricer = _Pricer(face, seed)
+    swaps = _Swaps(face, quotas, firsts=_FACE_PAIR_FIRSTS)
+    first = pricer.best(np.zeros(len(sizes)))
+    cover = None if first is None else _cover(face, swaps, pricer, first)
+    if cover is None:
+        return None
+    known: dict[bytes, IntArray] = {c.tobytes(): c for c in cover}
+    panels = list(known.values())
+    lp = _MasterLP(len(sizes))
+    lp.target(p)
+    lp.add(np.array(panels, dtype=np.float64) / sizes)
+    seen = set(known)
+    for _ in range(_MAX_ITERATIONS):
+        y, y_hat, z = lp.solve()
+        if z >= 1.0 - _PRICING_TOLERANCE:
+            return panels, lp.distribution()
+        fresh = _price(swaps, pricer, panels, lam=lp.distribution(), weights=y / sizes,
+                       threshold=y_hat + _PRICING_TOLERANCE, known=seen, starts=_FACE_STARTS)
+        if not fresh:
+            return None
+        panels.extend(fresh)
+        lp.add(np.array(fresh, dtype=np.float64) / sizes)
+    return None
 
 
 def check(
@@ -690,10 +831,21 @@ def _distribution(
     households: Sequence[Hashable] | None,
     seed: int,
     stages: int | None,
+    quick: bool = True,
 ) -> Selection:
-    """LEXIMIN's stages, all of them or the first ``stages``."""
+    """LEXIMIN's stages, all of them or the first ``stages``.
+
+    For the whole LEXIMIN the relaxation's optimum is tried first (:func:`_decomposition`,
+    unless ``quick`` is false); the stages run only when it is not a lottery over integer
+    panels."""
     model = _build(people, quotas, k, households)
     _check_obvious(model, quotas)
+    if stages is None and quick:
+        lottery = _decomposition(model, quotas, seed)
+        if lottery is not None:
+            everyone = np.arange(len(model.sizes))
+            return _selection(model, lottery[0], lottery[1], everyone,
+                              np.ones(len(model.sizes), dtype=bool))
     pricer = _Pricer(model, seed)
     found, selectable = _initial_panels(model, pricer, quotas)
     swaps = _Swaps(model, quotas)
@@ -726,7 +878,13 @@ def _distribution(
         lp.fix(np.flatnonzero(newly), z)
     else:
         raise RuntimeError("LEXIMIN did not converge")
-    weights = lp.distribution()
+    return _selection(model, panels, lp.distribution(), active, selectable)
+
+
+def _selection(model: _Model, panels: Sequence[IntArray], weights: FloatArray,
+               active: IntArray, selectable: npt.NDArray[np.bool_]) -> Selection:
+    """The :class:`Selection` of the lottery ``weights`` over ``panels``."""
+    sizes = model.sizes[active].astype(np.float64)
     shares = np.array([p[active] for p in panels], dtype=np.float64) / sizes
     support = np.flatnonzero(weights)
     per_type = np.zeros(len(model.sizes))
@@ -734,7 +892,7 @@ def _distribution(
     members: list[list[str]] = [[] for _ in model.sizes]
     for person, t in zip(model.ids, model.type_of, strict=True):
         members[int(t)].append(person)
-    compositions = tuple(tuple(int(c) for c in panels[j]) for j in support)
+    compositions = tuple(tuple(int(c) for c in panels[int(j)]) for j in support)
     return Selection(
         probabilities={
             i: float(per_type[t]) for i, t in zip(model.ids, model.type_of, strict=True)
