@@ -1,3 +1,3 @@
 """Missionboard: an open-source platform for mission-driven government."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
